@@ -1,0 +1,231 @@
+//! Plain data types that cross the store's boundary. The sea-orm entities
+//! stay private to this crate, so callers cannot build an unscoped query.
+
+use chrono::{DateTime, Utc};
+use civic311_domain::routing::AttributeValue;
+use civic311_domain::{Channel, Priority, Status, SubStatus};
+use serde::{Deserialize, Serialize};
+
+/// Database id of a tenant. Every tenant-owned row carries one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TenantId(pub i64);
+
+/// A tenant as stored, with the manifest it was last applied from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TenantRecord {
+    pub id: TenantId,
+    pub slug: String,
+    pub jurisdiction_id: String,
+    /// The validated manifest, serialized as JSON.
+    pub manifest: civic311_domain::manifest::TenantManifest,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Whether `Store::apply_tenant` created the tenant, changed it, or found it unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApplyOutcome {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// An Open311 API key without its secret; only the SHA-256 hash is stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The constituent's private contact details. Never shown in public APIs or logs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    /// Normalized to E.164 where possible, so caller history can find it.
+    pub phone: Option<String>,
+    pub device_id: Option<String>,
+    pub account_id: Option<String>,
+}
+
+/// A service request to be inserted. The store assigns the public id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewServiceRequest {
+    pub service_code: String,
+    pub service_name: String,
+    pub description: String,
+    pub lat: Option<f64>,
+    pub long: Option<f64>,
+    pub address: Option<String>,
+    pub address_id: Option<String>,
+    pub zipcode: Option<String>,
+    pub media_url: Option<String>,
+    pub attributes: Vec<AttributeValue>,
+    pub contact: Contact,
+    pub channel: Channel,
+    pub sub_status: SubStatus,
+    pub department: String,
+    pub priority: Priority,
+    pub queue: Option<String>,
+    pub assignee: Option<String>,
+    pub requested_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub expected_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub status_notes: Option<String>,
+    /// Issue a lookup token instead of returning the id (Open311 `batch` services).
+    pub with_token: bool,
+    /// Id in the system the request was imported from; unique per tenant.
+    pub source_id: Option<String>,
+    /// Public id to keep, for imported requests; `None` takes the tenant's next number.
+    pub public_id: Option<String>,
+    /// Telephony call during which a call taker created the request.
+    pub call_id: Option<String>,
+    /// Client-chosen key that makes a retried POST return the first result.
+    pub idempotency_key: Option<String>,
+    /// History written in the same transaction as the request.
+    pub history: Vec<NewHistoryEvent>,
+}
+
+/// A stored service request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceRequest {
+    pub tenant_id: TenantId,
+    /// The Open311 `service_request_id`.
+    pub id: String,
+    pub token: Option<String>,
+    pub service_code: String,
+    pub service_name: String,
+    pub description: String,
+    pub lat: Option<f64>,
+    pub long: Option<f64>,
+    pub address: Option<String>,
+    pub address_id: Option<String>,
+    pub zipcode: Option<String>,
+    pub media_url: Option<String>,
+    pub attributes: Vec<AttributeValue>,
+    pub contact: Contact,
+    pub channel: Channel,
+    pub status: Status,
+    pub sub_status: SubStatus,
+    pub department: String,
+    pub priority: Priority,
+    pub queue: Option<String>,
+    pub assignee: Option<String>,
+    pub requested_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub expected_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub status_notes: Option<String>,
+    pub source_id: Option<String>,
+    pub call_id: Option<String>,
+    pub parent_request_id: Option<String>,
+}
+
+/// Kinds of entries in a request's history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryKind {
+    Created,
+    Routed,
+    /// The routing plugin failed and the service's default department took the request.
+    RoutingFailed,
+    StatusChanged,
+    Note,
+    Imported,
+    CallLinked,
+}
+
+impl HistoryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HistoryKind::Created => "created",
+            HistoryKind::Routed => "routed",
+            HistoryKind::RoutingFailed => "routing_failed",
+            HistoryKind::StatusChanged => "status_changed",
+            HistoryKind::Note => "note",
+            HistoryKind::Imported => "imported",
+            HistoryKind::CallLinked => "call_linked",
+        }
+    }
+}
+
+/// Who may see a history entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Shown to the constituent and in Open311 `notes`.
+    Public,
+    /// Staff only.
+    Internal,
+}
+
+/// A history entry to append. History is append-only.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewHistoryEvent {
+    pub at: DateTime<Utc>,
+    pub kind: HistoryKind,
+    pub visibility: Visibility,
+    /// One line for lists and Open311 `notes[].summary`.
+    pub summary: String,
+    /// Machine-readable details, such as the plugin id and error of a routing failure.
+    pub detail: serde_json::Value,
+    /// Staff member, plugin or system component that caused the entry.
+    pub actor: Option<String>,
+}
+
+/// A stored history entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEvent {
+    pub id: i64,
+    pub request_id: String,
+    pub at: DateTime<Utc>,
+    pub kind: HistoryKind,
+    pub visibility: Visibility,
+    pub summary: String,
+    pub detail: serde_json::Value,
+    pub actor: Option<String>,
+}
+
+/// Filters of a request search; every filter is ANDed, lists inside one filter are ORed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RequestQuery {
+    /// When not empty, every other filter is ignored (Open311 rule).
+    pub ids: Vec<String>,
+    pub service_codes: Vec<String>,
+    pub statuses: Vec<Status>,
+    pub requested_from: Option<DateTime<Utc>>,
+    pub requested_to: Option<DateTime<Utc>>,
+    pub updated_after: Option<DateTime<Utc>>,
+    pub updated_before: Option<DateTime<Utc>>,
+    /// `(min_long, min_lat, max_long, max_lat)`.
+    pub bbox: Option<(f64, f64, f64, f64)>,
+    /// Case-insensitive text searched in description and address.
+    pub text: Option<String>,
+    pub departments: Vec<String>,
+    pub channels: Vec<Channel>,
+    /// E.164 phone of the requester, for caller history.
+    pub contact_phone: Option<String>,
+    /// 1-based page number.
+    pub page: u64,
+    pub page_size: u64,
+}
+
+/// One page of results, newest `requested_at` first with the id as tie-breaker.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u64,
+    pub page_size: u64,
+}
+
+/// Result of importing one historical request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ImportOutcome {
+    Inserted(ServiceRequest),
+    /// A request with the same source id already exists; nothing changed.
+    AlreadyPresent(ServiceRequest),
+}
