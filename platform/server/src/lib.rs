@@ -1,1 +1,12 @@
+//! The Civic311 hosted core: HTTP API (Open311 GeoReport v2, telephony
+//! webhooks), request intake with plugin routing, and the `civic311` command.
 
+pub mod app;
+pub mod cli;
+pub mod error;
+pub mod i18n;
+pub mod import;
+pub mod intake;
+pub mod open311;
+pub mod telephony;
+pub mod tenants;
