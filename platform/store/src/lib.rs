@@ -126,4 +126,33 @@ impl TenantStore {
     ) -> Result<ServiceRequest, StoreError> {
         todo!("{request_id} {sub_status} {note:?} {actor:?} {at}")
     }
+
+    /// Returns photo `index` (from 1) of a request.
+    pub async fn photo(&self, request_id: &str, index: u32) -> Result<Option<Photo>, StoreError> {
+        todo!("{request_id} {index}")
+    }
+
+    /// Closes `request_id` as a duplicate of `parent_id`: sets the parent link and
+    /// `closed_duplicate`, and appends history to both requests. Both must exist
+    /// and belong to this tenant, and a request cannot be its own parent.
+    pub async fn mark_duplicate(
+        &self,
+        request_id: &str,
+        parent_id: &str,
+        actor: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<ServiceRequest, StoreError> {
+        todo!("{request_id} {parent_id} {actor:?} {at}")
+    }
+
+    /// Lists open requests of the same service within `radius_meters` of the
+    /// request's point, nearest first, excluding the request itself.
+    pub async fn duplicate_candidates(&self, request_id: &str, radius_meters: f64) -> Result<Vec<ServiceRequest>, StoreError> {
+        todo!("{request_id} {radius_meters}")
+    }
+
+    /// Computes volume and time-to-close figures for requests received in the range.
+    pub async fn stats(&self, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Result<RequestStats, StoreError> {
+        todo!("{from:?} {to:?}")
+    }
 }

@@ -85,8 +85,29 @@ pub struct NewServiceRequest {
     pub call_id: Option<String>,
     /// Client-chosen key that makes a retried POST return the first result.
     pub idempotency_key: Option<String>,
+    /// Uploaded photos, stored in the same transaction as the request.
+    pub photos: Vec<NewPhoto>,
     /// History written in the same transaction as the request.
     pub history: Vec<NewHistoryEvent>,
+}
+
+/// A photo uploaded with a request (Open311 core has only `media_url`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewPhoto {
+    pub content_type: String,
+    pub file_name: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// A stored photo; `index` counts from 1 within its request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Photo {
+    pub request_id: String,
+    pub index: u32,
+    pub content_type: String,
+    pub file_name: Option<String>,
+    pub bytes: Vec<u8>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A stored service request.
@@ -122,6 +143,8 @@ pub struct ServiceRequest {
     pub source_id: Option<String>,
     pub call_id: Option<String>,
     pub parent_request_id: Option<String>,
+    /// Number of stored photos; fetch each with `TenantStore::photo`.
+    pub photo_count: u32,
 }
 
 /// Kinds of entries in a request's history.
@@ -228,4 +251,33 @@ pub enum ImportOutcome {
     Inserted(ServiceRequest),
     /// A request with the same source id already exists; nothing changed.
     AlreadyPresent(ServiceRequest),
+}
+
+/// Volume and speed figures over a date range, for the city's analytics.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RequestStats {
+    pub total: u64,
+    pub by_service: Vec<ServiceStats>,
+    pub by_department: Vec<CountShare>,
+    pub by_channel: Vec<CountShare>,
+}
+
+/// Counts and time to close of one service.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceStats {
+    pub service_code: String,
+    pub service_name: String,
+    pub count: u64,
+    pub closed: u64,
+    /// Median hours from `requested_at` to `closed_at` over closed requests.
+    pub median_hours_to_close: Option<f64>,
+    pub mean_hours_to_close: Option<f64>,
+}
+
+/// A count and its share of the total, in percent.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CountShare {
+    pub key: String,
+    pub count: u64,
+    pub percent: f64,
 }

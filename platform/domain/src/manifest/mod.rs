@@ -38,6 +38,10 @@ pub struct TenantManifest {
     /// The city's public web portal, named in after-hours messages.
     #[serde(default)]
     pub portal_url: Option<String>,
+    /// Area inside which the city accepts service requests; a POST with a
+    /// point outside it is rejected with an error naming `lat`/`long`.
+    #[serde(default)]
+    pub service_area: Option<BoundingBox>,
     pub business_hours: WeeklyHoursSpec,
     #[serde(default)]
     pub holidays: Vec<HolidaySpec>,
@@ -50,6 +54,22 @@ pub struct TenantManifest {
     /// Filled from `services.toml`.
     #[serde(skip)]
     pub services: Vec<ServiceSpec>,
+}
+
+/// A WGS84 bounding box in decimal degrees.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoundingBox {
+    pub min_lat: f64,
+    pub min_long: f64,
+    pub max_lat: f64,
+    pub max_long: f64,
+}
+
+impl BoundingBox {
+    pub fn contains(&self, lat: f64, long: f64) -> bool {
+        (self.min_lat..=self.max_lat).contains(&lat) && (self.min_long..=self.max_long).contains(&long)
+    }
 }
 
 /// Opening hours per weekday as `"08:00-16:30"`; a missing day is closed.
@@ -133,6 +153,9 @@ pub struct ServiceSpec {
     pub location_required: bool,
     #[serde(default)]
     pub attributes: Vec<AttributeSpec>,
+    /// Narrower area for this service than the tenant's `service_area`.
+    #[serde(default)]
+    pub service_area: Option<BoundingBox>,
 }
 
 fn default_true() -> bool {
