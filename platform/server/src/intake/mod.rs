@@ -2,9 +2,10 @@
 //! service definition, routing by the tenant's plugin with a safe fallback,
 //! the SLA due time, and the history entries written with the request.
 
-use civic311_domain::routing::AttributeValue;
-use civic311_domain::Channel;
-use civic311_store::{Contact, NewPhoto, ServiceRequest};
+use civic311_domain::routing::{AttributeValue, RouteInput};
+use civic311_domain::sla::Sla;
+use civic311_domain::{Channel, Priority};
+use civic311_store::{Contact, NewHistoryEvent, NewPhoto, ServiceRequest};
 
 use crate::app::AppState;
 use crate::tenants::TenantContext;
@@ -42,4 +43,24 @@ pub enum IntakeError {
 /// Validates, routes and stores a new service request.
 pub async fn submit(state: &AppState, tenant: &TenantContext, draft: RequestDraft) -> Result<ServiceRequest, IntakeError> {
     todo!("{} {} {draft:?}", state.store.backend() == civic311_store::Backend::Sqlite, tenant.id.0)
+}
+
+/// Where routing sent a request, and the history entries that explain it.
+#[derive(Clone, Debug)]
+pub struct RoutingOutcome {
+    pub department: String,
+    pub priority: Priority,
+    pub queue: Option<String>,
+    pub assignee: Option<String>,
+    /// The SLA that applies: the plugin's override or the service's own.
+    pub sla: Sla,
+    /// `routed`, or `routing_failed` when the plugin failed and the service's
+    /// default department took the request.
+    pub history: Vec<NewHistoryEvent>,
+}
+
+/// Runs the tenant's router plugin on `input`. Never fails: a plugin error,
+/// timeout or unknown department falls back to the service's default department.
+pub async fn route(state: &AppState, tenant: &TenantContext, input: RouteInput) -> RoutingOutcome {
+    todo!("{} {} {input:?}", state.store.backend() == civic311_store::Backend::Sqlite, tenant.id.0)
 }
