@@ -162,6 +162,17 @@ pub enum HistoryKind {
 }
 
 impl HistoryKind {
+    pub const ALL: [HistoryKind; 7] = [
+        HistoryKind::Created,
+        HistoryKind::Routed,
+        HistoryKind::RoutingFailed,
+        HistoryKind::StatusChanged,
+        HistoryKind::Note,
+        HistoryKind::Imported,
+        HistoryKind::CallLinked,
+    ];
+
+    /// Returns the stable identifier used in storage and APIs.
     pub fn as_str(self) -> &'static str {
         match self {
             HistoryKind::Created => "created",
@@ -183,6 +194,16 @@ pub enum Visibility {
     Public,
     /// Staff only.
     Internal,
+}
+
+impl Visibility {
+    /// Returns the stable identifier used in storage and APIs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Internal => "internal",
+        }
+    }
 }
 
 /// A history entry to append. History is append-only.
@@ -219,9 +240,13 @@ pub struct RequestQuery {
     pub ids: Vec<String>,
     pub service_codes: Vec<String>,
     pub statuses: Vec<Status>,
+    /// Earliest `requested_at` to include (inclusive).
     pub requested_from: Option<DateTime<Utc>>,
+    /// Latest `requested_at` to include (inclusive).
     pub requested_to: Option<DateTime<Utc>>,
+    /// Keeps requests with `updated_at` strictly after this instant.
     pub updated_after: Option<DateTime<Utc>>,
+    /// Keeps requests with `updated_at` strictly before this instant.
     pub updated_before: Option<DateTime<Utc>>,
     /// `(min_long, min_lat, max_long, max_lat)`.
     pub bbox: Option<(f64, f64, f64, f64)>,
@@ -231,10 +256,14 @@ pub struct RequestQuery {
     pub channels: Vec<Channel>,
     /// E.164 phone of the requester, for caller history.
     pub contact_phone: Option<String>,
-    /// 1-based page number.
+    /// 1-based page number; 0 reads as 1.
     pub page: u64,
+    /// Requests per page; 0 reads as [`DEFAULT_PAGE_SIZE`].
     pub page_size: u64,
 }
+
+/// Page size of a [`RequestQuery`] that leaves `page_size` at 0.
+pub const DEFAULT_PAGE_SIZE: u64 = 50;
 
 /// One page of results, newest `requested_at` first with the id as tie-breaker.
 #[derive(Clone, Debug, PartialEq)]

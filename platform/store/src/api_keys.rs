@@ -1,0 +1,63 @@
+//! Open311 API keys: random secrets of which only the SHA-256 digest is stored.
+
+use chrono::Utc;
+use rand::RngCore;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sha2::{Digest, Sha256};
+
+use crate::entity::api_key;
+use crate::sql::stored_instant;
+use crate::{ApiKeyRecord, StoreError, TenantId, TenantStore};
+
+/// Prefix of every secret, so that leaked keys are easy to recognize.
+const SECRET_PREFIX: &str = "c311_";
+const SECRET_BYTES: usize = 32;
+
+impl TenantStore {
+    /// Creates an API key and returns its secret, which is not stored.
+    ///
+    /// The secret is `c311_` followed by 64 hex digits (32 random bytes).
+    pub async fn create_api_key(&self, name: &str) -> Result<(ApiKeyRecord, String), StoreError> {
+        let mut random = [0u8; SECRET_BYTES];
+        rand::rng().fill_bytes(&mut random);
+        let secret = format!("{SECRET_PREFIX}{}", hex::encode(random));
+
+        let row = api_key::ActiveModel {
+            tenant_id: Set(self.tenant.0),
+            name: Set(name.to_string()),
+            key_hash: Set(hash_secret(&secret)),
+            created_at: Set(stored_instant(Utc::now())),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?;
+
+        tracing::info!(tenant.id = self.tenant.0, api_key.id = row.id, "API key created");
+        Ok((decode_api_key(row), secret))
+    }
+
+    /// Finds the key whose secret is `secret`, comparing hashes. Keys of
+    /// other tenants never match.
+    pub async fn verify_api_key(&self, secret: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let row = api_key::Entity::find()
+            .filter(api_key::Column::TenantId.eq(self.tenant.0))
+            .filter(api_key::Column::KeyHash.eq(hash_secret(secret)))
+            .one(&self.db)
+            .await?;
+        Ok(row.map(decode_api_key))
+    }
+}
+
+/// Returns the SHA-256 digest of the secret as lowercase hex.
+fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn decode_api_key(row: api_key::Model) -> ApiKeyRecord {
+    ApiKeyRecord {
+        id: row.id,
+        tenant_id: TenantId(row.tenant_id),
+        name: row.name,
+        created_at: row.created_at,
+    }
+}

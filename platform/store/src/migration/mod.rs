@@ -1,0 +1,23 @@
+//! Schema migrations, applied in list order by [`crate::Store::connect`].
+//!
+//! Add a migration as a new `mYYYYMMDD_HHMMSS_name.rs` file and append it to
+//! [`Migrator::migrations`]; never edit one that has shipped.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261204_200000_create_tenants;
+mod m20261204_200100_create_service_requests;
+mod m20261204_203000_telephony;
+
+pub(crate) struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261204_200000_create_tenants::Migration),
+            Box::new(m20261204_200100_create_service_requests::Migration),
+            Box::new(m20261204_203000_telephony::Migration),
+        ]
+    }
+}
