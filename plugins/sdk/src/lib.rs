@@ -1,1 +1,37 @@
+//! Guest SDK for Civic311 router plugins.
+//!
+//! The bindings of the `router` world in `plugins/wit/router.wit` and a few
+//! helpers for reading a request. A plugin implements [`Guest`] and exports it
+//! with [`export_router!`]:
+//!
+//! ```ignore
+//! use civic311_plugin_sdk::{Decision, Guest, RouteError, ServiceRequest};
+//!
+//! struct Router;
+//!
+//! impl Guest for Router {
+//!     fn route(request: ServiceRequest) -> Result<Decision, RouteError> {
+//!         todo!()
+//!     }
+//! }
+//!
+//! civic311_plugin_sdk::export_router!(Router);
+//! ```
 
+mod helpers;
+
+/// Bindings generated from the `router` world. They live in a module because
+/// `#[macro_export]` places the export macros at the crate root, where the
+/// generator's own re-exports of them would otherwise collide.
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "router",
+        path: "../wit",
+        pub_export_macro: true,
+        export_macro_name: "export_router",
+        default_bindings_module: "civic311_plugin_sdk::bindings",
+    });
+}
+
+pub use bindings::*;
+pub use helpers::{BoundingBox, attribute, months_setting, parse_months, setting};

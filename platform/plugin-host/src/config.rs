@@ -1,0 +1,162 @@
+//! Host limits and the process-wide wasmtime engine they shape.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::error::PluginError;
+
+/// Limits applied to every plugin call.
+#[derive(Clone, Debug)]
+pub struct HostConfig {
+    /// Fuel units one call may burn before it traps. Most wasm operators cost
+    /// one unit; wasmtime 46 and later charge bulk memory operations by size.
+    pub fuel_per_call: u64,
+    /// Bytes of linear memory one instance may grow to.
+    pub max_memory_bytes: usize,
+    /// Wall-clock time one call may run, enforced by an epoch deadline with a
+    /// resolution of [`EPOCH_TICK`].
+    pub wall_time: Duration,
+}
+
+impl Default for HostConfig {
+    /// Limits for small routers: a routing decision of the bundled plugins
+    /// burns well under 100,000 fuel units and under 1 MiB of memory, so the
+    /// defaults leave two orders of magnitude of room.
+    fn default() -> HostConfig {
+        HostConfig {
+            fuel_per_call: 10_000_000,
+            max_memory_bytes: 16 << 20,
+            wall_time: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Interval of the thread that advances the engine's epoch. A call's wall
+/// time is counted in these ticks, so a deadline fires up to one tick late.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Sandboxes that may exist at once. The pooling allocator reserves this many
+/// instance slots, and calls beyond it wait for a free slot.
+pub const MAX_CONCURRENT_CALLS: u32 = 64;
+
+/// Core instances one component may create. A Rust router built for
+/// wasm32-wasip2 has one main module plus a few shim modules for its imports.
+const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+
+/// Table elements per table; a small router's function table holds a few hundred.
+pub(crate) const MAX_TABLE_ELEMENTS: usize = 10_000;
+
+/// Bytes of wasm stack a call may use.
+const MAX_WASM_STACK: usize = 256 << 10;
+
+/// Bytes of instance state (the VM context) a core instance or a component
+/// instance may need, which grows with its function and global count.
+const MAX_INSTANCE_SIZE: usize = 1 << 20;
+
+/// Builds the engine that every tenant's plugins share: fuel and epoch
+/// interruption on, pooling allocation sized by [`MAX_CONCURRENT_CALLS`],
+/// and on-demand allocation where the pool's address space cannot be reserved.
+pub(crate) fn build_engine(config: &HostConfig) -> Result<Engine, PluginError> {
+    let memory_limit = round_up_to_page(config.max_memory_bytes);
+
+    let mut pooled = base_config();
+    pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(memory_limit)));
+    match Engine::new(&pooled) {
+        Ok(engine) => return Ok(engine),
+        Err(error) => {
+            tracing::warn!(%error, "pooling allocator unavailable, falling back to on-demand instance allocation");
+        }
+    }
+
+    let mut on_demand = base_config();
+    on_demand.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+    Engine::new(&on_demand).map_err(|error| PluginError::Platform {
+        plugin: None,
+        message: format!("failed to create the wasmtime engine: {error}"),
+    })
+}
+
+fn base_config() -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.consume_fuel(true);
+    config.epoch_interruption(true);
+    config.max_wasm_stack(MAX_WASM_STACK);
+    config
+}
+
+fn pooling_config(memory_limit: usize) -> PoolingAllocationConfig {
+    let slots = MAX_CONCURRENT_CALLS;
+    let mut pooling = PoolingAllocationConfig::new();
+    pooling
+        .total_component_instances(slots)
+        .total_core_instances(slots * MAX_CORE_INSTANCES_PER_COMPONENT)
+        .total_memories(slots * 2)
+        .total_tables(slots * 4)
+        .max_core_instances_per_component(MAX_CORE_INSTANCES_PER_COMPONENT)
+        .max_memories_per_component(2)
+        .max_tables_per_component(4)
+        .max_memories_per_module(1)
+        .max_tables_per_module(1)
+        .table_elements(MAX_TABLE_ELEMENTS)
+        .max_memory_size(memory_limit)
+        .max_core_instance_size(MAX_INSTANCE_SIZE)
+        .max_component_instance_size(MAX_INSTANCE_SIZE)
+        .linear_memory_keep_resident(memory_limit.min(1 << 20))
+        .table_keep_resident(64 << 10);
+    pooling
+}
+
+fn round_up_to_page(bytes: usize) -> usize {
+    const WASM_PAGE: usize = 64 << 10;
+    bytes.div_ceil(WASM_PAGE).max(1) * WASM_PAGE
+}
+
+/// Converts a wall-time limit to a count of epoch ticks, at least one.
+pub(crate) fn wall_time_ticks(wall_time: Duration) -> u64 {
+    let ticks = wall_time.as_nanos().div_ceil(EPOCH_TICK.as_nanos());
+    u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
+}
+
+/// Starts the thread that advances `engine`'s epoch every [`EPOCH_TICK`]. It
+/// holds only a weak reference, and ends when `stop` is set or the engine is dropped.
+pub(crate) fn start_epoch_ticker(engine: &Engine, stop: Arc<AtomicBool>) -> Result<(), PluginError> {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("civic311-plugin-epoch".to_string())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                match weak.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        })
+        .map(|_| ())
+        .map_err(|error| PluginError::Platform {
+            plugin: None,
+            message: format!("failed to start the epoch ticker thread: {error}"),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wall_time_ticks_round_up() {
+        assert_eq!(wall_time_ticks(Duration::from_micros(1500)), 2);
+        assert_eq!(wall_time_ticks(Duration::ZERO), 1);
+        assert_eq!(wall_time_ticks(Duration::from_millis(100)), 100);
+    }
+
+    #[test]
+    fn round_up_to_page_keeps_whole_pages() {
+        assert_eq!(round_up_to_page(1), 64 << 10);
+        assert_eq!(round_up_to_page(16 << 20), 16 << 20);
+    }
+}

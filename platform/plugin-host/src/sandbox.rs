@@ -1,0 +1,145 @@
+//! One plugin call in a fresh store: limits, fuel, deadline, and the mapping
+//! of each way a call can fail to a [`PluginError`] variant.
+
+use std::sync::{Condvar, Mutex};
+
+use wasmtime::{ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap};
+
+use crate::bindings::{Decision, RouteError, RouterPre, ServiceRequest};
+use crate::config::{HostConfig, MAX_TABLE_ELEMENTS, wall_time_ticks};
+use crate::convert::truncate_message;
+use crate::error::{PluginError, RejectionKind};
+
+/// Store data of one call.
+pub(crate) struct CallState {
+    limiter: CallLimiter,
+}
+
+/// [`StoreLimits`] that also records whether a memory limit was hit, so that
+/// the resulting trap can be reported as [`PluginError::MemoryLimit`].
+struct CallLimiter {
+    limits: StoreLimits,
+    memory_limit_hit: bool,
+}
+
+impl ResourceLimiter for CallLimiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let result = self.limits.memory_growing(current, desired, maximum);
+        if !matches!(result, Ok(true)) {
+            self.memory_limit_hit = true;
+        }
+        result
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
+}
+
+/// Creates a store for one call with the memory, table and instance limits,
+/// the fuel budget and the epoch deadline of `config`.
+pub(crate) fn new_store(engine: &wasmtime::Engine, config: &HostConfig) -> Result<Store<CallState>, PluginError> {
+    let limits = StoreLimitsBuilder::new()
+        .memory_size(config.max_memory_bytes)
+        .table_elements(MAX_TABLE_ELEMENTS)
+        .instances(64)
+        .tables(64)
+        .memories(4)
+        .trap_on_grow_failure(true)
+        .build();
+    let mut store = Store::new(engine, CallState { limiter: CallLimiter { limits, memory_limit_hit: false } });
+    store.limiter(|state| &mut state.limiter);
+
+    store.set_fuel(config.fuel_per_call).map_err(|error| PluginError::Platform {
+        plugin: None,
+        message: format!("failed to set fuel on a new store: {error}"),
+    })?;
+    store.set_epoch_deadline(wall_time_ticks(config.wall_time));
+    store.epoch_deadline_trap();
+    Ok(store)
+}
+
+/// Instantiates the plugin in `store` and calls its `route` export.
+pub(crate) fn call_route(
+    store: &mut Store<CallState>,
+    pre: &RouterPre<CallState>,
+    request: &ServiceRequest,
+) -> wasmtime::Result<Result<Decision, RouteError>> {
+    let router = pre.instantiate(&mut *store)?;
+    router.call_route(&mut *store, request)
+}
+
+/// Maps a failed instantiation or call to the [`PluginError`] that names its cause.
+pub(crate) fn classify_failure(
+    plugin: &str,
+    config: &HostConfig,
+    store: &Store<CallState>,
+    error: wasmtime::Error,
+) -> PluginError {
+    let plugin = plugin.to_string();
+    if store.data().limiter.memory_limit_hit {
+        return PluginError::MemoryLimit { plugin, limit_bytes: config.max_memory_bytes };
+    }
+
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => PluginError::Timeout { plugin, limit: config.wall_time },
+        Some(Trap::OutOfFuel) => PluginError::FuelExhausted { plugin, fuel: config.fuel_per_call },
+        _ => PluginError::Trap { plugin, message: format!("{error:#}") },
+    }
+}
+
+/// Converts the plugin's own `route-error` to [`PluginError::Rejected`].
+pub(crate) fn rejection(plugin: &str, error: RouteError) -> PluginError {
+    let (kind, message) = match error {
+        RouteError::NoRule(message) => (RejectionKind::NoRule, message),
+        RouteError::InvalidInput(message) => (RejectionKind::InvalidInput, message),
+    };
+    PluginError::Rejected { plugin: plugin.to_string(), kind, message: truncate_message(message) }
+}
+
+/// A counting semaphore that keeps the number of live sandboxes within the
+/// pooling allocator's instance slots; callers block while all are taken.
+pub(crate) struct CallSlots {
+    free: Mutex<u32>,
+    released: Condvar,
+}
+
+/// A taken slot, given back on drop.
+pub(crate) struct CallSlot<'a> {
+    slots: &'a CallSlots,
+}
+
+impl CallSlots {
+    pub(crate) fn new(count: u32) -> CallSlots {
+        CallSlots { free: Mutex::new(count), released: Condvar::new() }
+    }
+
+    pub(crate) fn acquire(&self) -> CallSlot<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        while *free == 0 {
+            free = self.released.wait(free).unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        *free -= 1;
+        CallSlot { slots: self }
+    }
+}
+
+impl Drop for CallSlot<'_> {
+    fn drop(&mut self) {
+        let mut free = self.slots.free.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *free += 1;
+        self.slots.released.notify_one();
+    }
+}
