@@ -1,1 +1,249 @@
+//! Shared support of the end-to-end tests: an in-process server on
+//! 127.0.0.1 with a fresh database, API keys, tenant folders that route
+//! through the fault plugin, and the path of the real `civic311` binary.
+//!
+//! The database comes from `civic311_store::test_support::TestDatabase`:
+//! a new SQLite file by default, or a new PostgreSQL database when
+//! `TEST_DATABASE_URL` is set.
+//!
+//! # The `civic311` binary
+//!
+//! Cargo sets `CARGO_BIN_EXE_<name>` only for binaries of the package under
+//! test, so this crate declares its own binary target `civic311-e2e` built
+//! from the server's `src/main.rs`. It runs exactly the code of `civic311`,
+//! cargo builds it before the integration tests, and the [`civic311_bin!`]
+//! macro expands to its path inside a test, where the variable is set.
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use civic311_server::app::{self, AppState};
+use civic311_server::tenants::TenantContext;
+use civic311_store::test_support::TestDatabase;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Expands to the path of the `civic311` binary built for these tests.
+#[macro_export]
+macro_rules! civic311_bin {
+    () => {
+        ::std::path::PathBuf::from(env!("CARGO_BIN_EXE_civic311-e2e"))
+    };
+}
+
+/// Returns the repository root, found from this crate's folder.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate sits one level below the workspace root")
+        .to_path_buf()
+}
+
+/// Returns the real `tenants/` folder of the repository.
+pub fn tenants_dir() -> PathBuf {
+    workspace_root().join("tenants")
+}
+
+/// Returns the path of the Boston sample export, kept beside the repository
+/// in `../shared/data` and never copied into it.
+pub fn boston_csv() -> PathBuf {
+    workspace_root().join("../shared/data/boston311-100.csv")
+}
+
+/// A server running in this process on a loopback port, with its own database.
+pub struct TestServer {
+    /// Base URL such as `http://127.0.0.1:41234`, without a trailing slash.
+    pub base_url: String,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    database: TestDatabase,
+}
+
+impl TestServer {
+    /// Starts a server with the real `tenants/` folder.
+    pub async fn start() -> TestServer {
+        TestServer::start_with_tenants(&tenants_dir()).await
+    }
+
+    /// Starts a server that applies every tenant folder under `tenants_dir`.
+    pub async fn start_with_tenants(tenants_dir: &Path) -> TestServer {
+        TestServer::start_with_tenants_and_database(tenants_dir, TestDatabase::create().await).await
+    }
+
+    /// Starts a server on an existing database, such as one the real binary
+    /// has already written to.
+    pub async fn start_with_tenants_and_database(tenants_dir: &Path, database: TestDatabase) -> TestServer {
+        let state = app::build_state(&database.url, tenants_dir)
+            .await
+            .unwrap_or_else(|error| panic!("server state for {} failed to build: {error}", tenants_dir.display()));
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let address = listener.local_addr().expect("listener address");
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app::serve(listener, state.clone(), async {
+            let _ = stopped.await;
+        }));
+
+        TestServer {
+            base_url: format!("http://{address}"),
+            state,
+            client: reqwest::Client::new(),
+            shutdown: Some(shutdown),
+            task: Some(task),
+            database,
+        }
+    }
+
+    /// Returns the URL of the database this server uses.
+    pub fn database_url(&self) -> &str {
+        &self.database.url
+    }
+
+    /// Returns the absolute URL of `path`, which starts with `/`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Returns the URL of a staff API path under `/api/v1/tenants/{slug}`.
+    pub fn staff_url(&self, slug: &str, path: &str) -> String {
+        format!("{}/api/v1/tenants/{slug}{path}", self.base_url)
+    }
+
+    /// Returns the registry's context of tenant `slug`; panics when it is unknown.
+    pub fn tenant(&self, slug: &str) -> Arc<TenantContext> {
+        self.state
+            .tenants
+            .by_slug(slug)
+            .unwrap_or_else(|| panic!("tenant {slug} is not loaded"))
+    }
+
+    /// Creates an API key of tenant `slug` and returns its secret.
+    pub async fn api_key(&self, slug: &str) -> String {
+        let (_, secret) = self
+            .tenant(slug)
+            .store
+            .create_api_key("e2e-tests")
+            .await
+            .unwrap_or_else(|error| panic!("cannot create an API key for {slug}: {error}"));
+        secret
+    }
+
+    /// Sends a staff API POST with a JSON body and returns the status and JSON reply.
+    pub async fn staff_post(&self, slug: &str, key: &str, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.staff_url(slug, path))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .expect("staff API POST reaches the server");
+        read_json(response).await
+    }
+
+    /// Sends a staff API GET and returns the status and JSON reply.
+    pub async fn staff_get(&self, slug: &str, key: &str, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(self.staff_url(slug, path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("staff API GET reaches the server");
+        read_json(response).await
+    }
+
+    /// Stops accepting connections, waits for in-flight requests and returns
+    /// the server's result.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.expect("the server task does not panic"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Reads a reply as JSON, panicking with the body when it is not JSON.
+pub async fn read_json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("reply body is readable");
+    let json = serde_json::from_str(&text).unwrap_or_else(|error| panic!("reply {status} is not JSON ({error}): {text}"));
+    (status, json)
+}
+
+/// Copies the tenant folder `source` to `target_parent/<folder name>`.
+pub fn copy_tenant(source: &Path, target_parent: &Path) -> PathBuf {
+    let name = source.file_name().expect("a tenant folder has a name");
+    let target = target_parent.join(name);
+    std::fs::create_dir_all(&target).expect("create the tenant folder copy");
+
+    for entry in std::fs::read_dir(source).expect("read the tenant folder") {
+        let entry = entry.expect("read a tenant folder entry");
+        if entry.file_type().expect("file type").is_file() {
+            std::fs::copy(entry.path(), target.join(entry.file_name())).expect("copy a tenant file");
+        }
+    }
+    target
+}
+
+/// Writes the tenant folder `target_parent/fault-<fault>`: a copy of
+/// Haverhill's manifest with its own slug and jurisdiction id whose router
+/// is the fault-injector plugin, copied into the folder and named by a
+/// relative path, with `[routing.settings] fault = "<fault>"`.
+///
+/// The slug is `fault-<fault>` and the jurisdiction id `fault-<fault>.test`.
+pub fn write_fault_tenant(target_parent: &Path, fault: &str) -> PathBuf {
+    let slug = format!("fault-{fault}");
+    let dir = target_parent.join(&slug);
+    std::fs::create_dir_all(&dir).expect("create the fault tenant folder");
+
+    let source = tenants_dir().join("haverhill");
+    std::fs::copy(source.join("services.toml"), dir.join("services.toml")).expect("copy services.toml");
+
+    let plugin = civic311_bundled_plugins::test_plugin_path("fault-injector");
+    let plugin_file = plugin.file_name().expect("the plugin path names a file").to_owned();
+    std::fs::copy(&plugin, dir.join(&plugin_file))
+        .unwrap_or_else(|error| panic!("cannot copy the fault plugin from {}: {error}", plugin.display()));
+
+    let text = std::fs::read_to_string(source.join("tenant.toml")).expect("read Haverhill's tenant.toml");
+    let mut manifest: toml::Table = text.parse().expect("Haverhill's tenant.toml is valid TOML");
+    manifest.insert("slug".into(), slug.clone().into());
+    manifest.insert("name".into(), format!("Fault test tenant ({fault})").into());
+    manifest.insert("jurisdiction_id".into(), format!("{slug}.test").into());
+    manifest.remove("telephony");
+
+    let mut settings = toml::Table::new();
+    settings.insert("fault".into(), fault.into());
+    let mut routing = toml::Table::new();
+    routing.insert("plugin".into(), plugin_file.to_string_lossy().into_owned().into());
+    routing.insert("settings".into(), settings.into());
+    manifest.insert("routing".into(), routing.into());
+
+    std::fs::write(dir.join("tenant.toml"), toml::to_string(&manifest).expect("serialize the manifest"))
+        .expect("write the fault tenant's tenant.toml");
+    dir
+}
+
+/// Returns the first history entry of `kind` in a staff API request reply.
+pub fn history_entry<'a>(reply: &'a Value, kind: &str) -> Option<&'a Value> {
+    reply["history"]
+        .as_array()?
+        .iter()
+        .find(|entry| entry["kind"] == kind)
+}

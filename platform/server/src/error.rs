@@ -1,1 +1,133 @@
+//! Errors of the staff JSON API, mapped to HTTP once.
+//!
+//! Every error body reads `{ "error": { "code", "field", "message" } }`.
+//! Server-side failures (5xx) log their cause and return generic text, so
+//! no database detail reaches the client. The Open311 API renders its own
+//! error format in its own module.
 
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use civic311_store::StoreError;
+use serde::Serialize;
+
+use crate::intake::IntakeError;
+
+/// An error a staff API handler returns.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 401: no `Authorization: Bearer` key, or a key no tenant knows.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: a valid key of another tenant.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: the tenant or the resource does not exist.
+    #[error("{what} '{id}' not found")]
+    NotFound { what: &'static str, id: String },
+    /// 422: a field of the request body or query is invalid.
+    #[error("{field}: {message}")]
+    InvalidField { field: String, message: String },
+    /// 409: the change conflicts with stored data.
+    #[error("{0}")]
+    Conflict(String),
+    /// 500: a failure on the server side; the cause is logged, not returned.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::InvalidField {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound { .. } => "not_found",
+            ApiError::InvalidField { .. } => "invalid_field",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::NotFound { entity, id } => ApiError::NotFound { what: entity, id },
+            StoreError::Conflict { .. } => ApiError::Conflict(error.to_string()),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<IntakeError> for ApiError {
+    fn from(error: IntakeError) -> ApiError {
+        match error {
+            IntakeError::UnknownService { .. } => ApiError::InvalidField {
+                field: "service_code".into(),
+                message: error.to_string(),
+            },
+            IntakeError::InvalidField { field, problem } => ApiError::InvalidField { field, message: problem },
+            IntakeError::Store(store) => store.into(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    field: Option<&'a str>,
+    message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = match &self {
+            ApiError::Internal(cause) => {
+                tracing::error!(error = %cause, "staff API request failed");
+                "internal server error; the cause is in the server log".to_string()
+            }
+            other => other.to_string(),
+        };
+        let field = match &self {
+            ApiError::InvalidField { field, .. } => Some(field.as_str()),
+            _ => None,
+        };
+        let message = match &self {
+            ApiError::InvalidField { message, .. } => message.clone(),
+            _ => message,
+        };
+
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                field,
+                message,
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}

@@ -8,5 +8,8 @@ pub mod i18n;
 pub mod import;
 pub mod intake;
 pub mod open311;
+pub mod staff;
 pub mod telephony;
 pub mod tenants;
+
+pub use app::{build_state, serve, AppState};

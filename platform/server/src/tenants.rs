@@ -1,39 +1,214 @@
 //! The tenants the server knows, with what each request needs at hand:
 //! manifest, business calendar and loaded router plugin.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
-use civic311_domain::manifest::TenantManifest;
+use civic311_domain::manifest::{self, ManifestError, TenantManifest};
 use civic311_domain::sla::BusinessCalendar;
-use civic311_plugin_host::LoadedPlugin;
-use civic311_store::{TenantId, TenantStore};
+use civic311_plugin_host::{LoadedPlugin, PluginHost};
+use civic311_store::{ApplyOutcome, Store, StoreError, TenantId, TenantRecord, TenantStore};
 
 /// One applied tenant, ready to serve requests.
 pub struct TenantContext {
     pub id: TenantId,
     pub manifest: TenantManifest,
     pub calendar: BusinessCalendar,
-    /// The router plugin; `None` when the manifest names none, so the
-    /// service's default department always applies.
+    /// The router plugin; `None` when the manifest names none or it failed
+    /// to load, so the service's default department always applies.
     pub router: Option<LoadedPlugin>,
     /// Tenant-scoped storage handle.
     pub store: TenantStore,
+    /// Why the manifest's router plugin could not be loaded. Routing writes
+    /// it into the `routing_failed` history of every request it falls back on.
+    pub router_error: Option<String>,
+    /// The folder the manifest was applied from; `None` for a tenant known
+    /// only from the database.
+    pub manifest_dir: Option<PathBuf>,
+}
+
+impl TenantContext {
+    /// Builds the context of an applied tenant and loads its router plugin.
+    ///
+    /// A plugin that cannot be found or loaded does not fail the build: the
+    /// error is logged with the tenant and plugin ids and kept in
+    /// `router_error`, and the tenant routes to default departments.
+    pub fn build(
+        store: &Store,
+        plugins: &PluginHost,
+        id: TenantId,
+        manifest: TenantManifest,
+        manifest_dir: Option<&Path>,
+    ) -> TenantContext {
+        let calendar = manifest.calendar();
+        let (router, router_error) = match &manifest.routing {
+            None => (None, None),
+            Some(routing) => match load_router(plugins, &routing.plugin, manifest_dir) {
+                Ok(plugin) => {
+                    tracing::info!(tenant.slug = %manifest.slug, plugin.name = plugin.name(), plugin.digest = plugin.digest(), "router plugin loaded");
+                    (Some(plugin), None)
+                }
+                Err(error) => {
+                    tracing::error!(tenant.slug = %manifest.slug, plugin.id = %routing.plugin, %error, "router plugin failed to load; the tenant routes to default departments");
+                    (None, Some(error))
+                }
+            },
+        };
+
+        TenantContext {
+            id,
+            calendar,
+            router,
+            store: store.scoped(id),
+            router_error,
+            manifest_dir: manifest_dir.map(Path::to_path_buf),
+            manifest,
+        }
+    }
+
+    /// Returns the manifest's router plugin reference: a bundled name or a `.wasm` path.
+    pub fn router_plugin_ref(&self) -> Option<&str> {
+        self.manifest.routing.as_ref().map(|routing| routing.plugin.as_str())
+    }
+}
+
+/// Resolves a manifest's plugin reference and loads it into the host.
+///
+/// A reference ending in `.wasm` or containing a path separator is a file
+/// relative to the manifest folder, named after its file stem; anything else
+/// is the name of a bundled plugin.
+fn load_router(plugins: &PluginHost, reference: &str, manifest_dir: Option<&Path>) -> Result<LoadedPlugin, String> {
+    let is_path = reference.ends_with(".wasm") || reference.contains('/') || reference.contains('\\');
+    if !is_path {
+        let wasm = civic311_bundled_plugins::bundled(reference).ok_or_else(|| {
+            format!(
+                "plugin '{reference}' is not bundled with this server; use one of {:?} or a path to a .wasm file relative to the manifest folder",
+                civic311_bundled_plugins::BUNDLED_NAMES
+            )
+        })?;
+        return plugins.load(reference, wasm).map_err(|error| error.to_string());
+    }
+
+    let path = match manifest_dir {
+        Some(dir) => dir.join(reference),
+        None => PathBuf::from(reference),
+    };
+    let wasm = std::fs::read(&path)
+        .map_err(|error| format!("cannot read plugin file {}: {error}; check the [routing] plugin path", path.display()))?;
+    let name = path
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_else(|| reference.to_string());
+    plugins.load(&name, &wasm).map_err(|error| error.to_string())
 }
 
 /// In-memory view of every applied tenant, looked up by slug or jurisdiction id.
-pub struct TenantRegistry {}
+///
+/// Lookups return an `Arc` snapshot, so a request keeps the context it
+/// started with while [`TenantRegistry::insert`] replaces a re-applied tenant.
+#[derive(Default)]
+pub struct TenantRegistry {
+    by_slug: RwLock<BTreeMap<String, Arc<TenantContext>>>,
+}
 
 impl TenantRegistry {
+    pub fn new() -> TenantRegistry {
+        TenantRegistry::default()
+    }
+
+    /// Adds a tenant or replaces the one with the same slug.
+    pub fn insert(&self, context: TenantContext) -> Arc<TenantContext> {
+        let context = Arc::new(context);
+        let mut tenants = self.by_slug.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        tenants.insert(context.manifest.slug.clone(), Arc::clone(&context));
+        context
+    }
+
     pub fn by_slug(&self, slug: &str) -> Option<Arc<TenantContext>> {
-        todo!("{slug}")
+        self.read().get(slug).cloned()
     }
 
     pub fn by_jurisdiction(&self, jurisdiction_id: &str) -> Option<Arc<TenantContext>> {
-        todo!("{jurisdiction_id}")
+        self.read()
+            .values()
+            .find(|tenant| tenant.manifest.jurisdiction_id == jurisdiction_id)
+            .cloned()
     }
 
     /// Lists every tenant, ordered by slug.
     pub fn all(&self) -> Vec<Arc<TenantContext>> {
-        todo!()
+        self.read().values().cloned().collect()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<TenantContext>>> {
+        self.by_slug.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Why a tenant folder could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("cannot store tenant from {dir}: {source}")]
+    Store {
+        dir: PathBuf,
+        #[source]
+        source: StoreError,
+    },
+}
+
+/// A tenant folder after [`apply_dir`]: what the store did and the new context.
+pub struct AppliedTenant {
+    pub outcome: ApplyOutcome,
+    pub record: TenantRecord,
+    pub context: Arc<TenantContext>,
+}
+
+/// Validates the manifest in `dir`, applies it to the store, and puts the
+/// rebuilt context into `registry`, replacing the tenant's previous one.
+///
+/// The plugin is compiled on a blocking thread, so the async runtime keeps
+/// serving other tenants meanwhile.
+pub async fn apply_dir(
+    store: &Store,
+    plugins: &Arc<PluginHost>,
+    registry: &TenantRegistry,
+    dir: &Path,
+) -> Result<AppliedTenant, ApplyError> {
+    let manifest = manifest::load(dir)?;
+
+    let (record, outcome) = store.apply_tenant(&manifest).await.map_err(|source| ApplyError::Store {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
+
+    let context = build_context(store, plugins, record.id, manifest, Some(dir.to_path_buf())).await;
+    let context = registry.insert(context);
+    tracing::info!(tenant.id = record.id.0, tenant.slug = %record.slug, outcome = ?outcome, dir = %dir.display(), "tenant applied");
+
+    Ok(AppliedTenant { outcome, record, context })
+}
+
+/// Runs [`TenantContext::build`] on a blocking thread because loading a
+/// plugin compiles WebAssembly.
+pub async fn build_context(
+    store: &Store,
+    plugins: &Arc<PluginHost>,
+    id: TenantId,
+    manifest: TenantManifest,
+    manifest_dir: Option<PathBuf>,
+) -> TenantContext {
+    let store = store.clone();
+    let plugins = Arc::clone(plugins);
+    let built = tokio::task::spawn_blocking(move || {
+        TenantContext::build(&store, &plugins, id, manifest, manifest_dir.as_deref())
+    })
+    .await;
+
+    match built {
+        Ok(context) => context,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
     }
 }

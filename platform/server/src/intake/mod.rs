@@ -2,13 +2,23 @@
 //! service definition, routing by the tenant's plugin with a safe fallback,
 //! the SLA due time, and the history entries written with the request.
 
+mod routing;
+mod validate;
+
+use chrono::{DateTime, Utc};
+use civic311_domain::manifest::ServiceType;
 use civic311_domain::routing::{AttributeValue, RouteInput};
 use civic311_domain::sla::Sla;
-use civic311_domain::{Channel, Priority};
-use civic311_store::{Contact, NewHistoryEvent, NewPhoto, ServiceRequest};
+use civic311_domain::{Channel, Locale, Priority, SubStatus};
+use civic311_store::{Contact, HistoryKind, NewHistoryEvent, NewPhoto, NewServiceRequest, ServiceRequest, Visibility};
+use serde_json::json;
 
 use crate::app::AppState;
+use crate::i18n;
 use crate::tenants::TenantContext;
+
+pub use routing::route_input;
+pub use validate::{MAX_ANSWER_CHARS, MAX_DESCRIPTION_CHARS};
 
 /// A request as a channel submitted it, before validation.
 #[derive(Clone, Debug, Default)]
@@ -40,9 +50,129 @@ pub enum IntakeError {
     Store(#[from] civic311_store::StoreError),
 }
 
-/// Validates, routes and stores a new service request.
+/// How [`submit_with`] treats a draft beyond its fields.
+#[derive(Clone, Copy, Debug)]
+pub struct SubmitOptions {
+    /// Language of validation messages and public history summaries.
+    pub locale: Locale,
+    /// The instant the request counts as received; `None` means now. The
+    /// routing local time and the SLA due time count from it.
+    pub received_at: Option<DateTime<Utc>>,
+}
+
+impl Default for SubmitOptions {
+    fn default() -> SubmitOptions {
+        SubmitOptions {
+            locale: Locale::En,
+            received_at: None,
+        }
+    }
+}
+
+/// Validates, routes and stores a new service request, with English messages.
 pub async fn submit(state: &AppState, tenant: &TenantContext, draft: RequestDraft) -> Result<ServiceRequest, IntakeError> {
-    todo!("{} {} {draft:?}", state.store.backend() == civic311_store::Backend::Sqlite, tenant.id.0)
+    submit_with(state, tenant, draft, SubmitOptions::default()).await
+}
+
+/// Validates, routes and stores a new service request.
+///
+/// The request is stored with sub-status `submitted`, channel `web` unless
+/// the draft names one, a public `created` entry and the routing entry. A
+/// draft whose idempotency key this tenant has used before returns the
+/// first request unchanged.
+pub async fn submit_with(
+    state: &AppState,
+    tenant: &TenantContext,
+    mut draft: RequestDraft,
+    options: SubmitOptions,
+) -> Result<ServiceRequest, IntakeError> {
+    let service = validate::validate(&tenant.manifest, &draft, options.locale)?;
+    let received = options.received_at.unwrap_or_else(Utc::now);
+    draft.contact.phone = draft.contact.phone.as_deref().and_then(normalize_phone);
+
+    let input = route_input(tenant, service, &draft, received);
+    let outcome = routing::route_at(state, tenant, input, received).await;
+    let expected_at = tenant.calendar.due(received, outcome.sla);
+
+    let channel = draft.channel.unwrap_or(Channel::Web);
+    let mut history = vec![created_event(&draft, channel, received, options.locale)];
+    history.extend(outcome.history);
+
+    let new = NewServiceRequest {
+        service_code: service.code.clone(),
+        service_name: service.name.get(Locale::En).to_string(),
+        description: draft.description.unwrap_or_default(),
+        lat: draft.lat,
+        long: draft.long,
+        address: trimmed(draft.address),
+        address_id: trimmed(draft.address_id),
+        zipcode: trimmed(draft.zipcode),
+        media_url: trimmed(draft.media_url),
+        attributes: draft.attributes,
+        contact: draft.contact,
+        channel,
+        sub_status: SubStatus::Submitted,
+        department: outcome.department,
+        priority: outcome.priority,
+        queue: outcome.queue,
+        assignee: outcome.assignee,
+        requested_at: received,
+        updated_at: received,
+        expected_at: Some(expected_at),
+        closed_at: None,
+        status_notes: None,
+        with_token: service.service_type == ServiceType::Batch,
+        source_id: None,
+        public_id: None,
+        call_id: draft.call_id,
+        idempotency_key: draft.idempotency_key,
+        photos: draft.photos,
+        history,
+    };
+
+    let stored = tenant.store.create_request(new).await?;
+    tracing::info!(tenant.id = tenant.id.0, request.id = %stored.id, service_code = %stored.service_code, department = %stored.department, channel = %stored.channel, "service request stored");
+    Ok(stored)
+}
+
+fn created_event(draft: &RequestDraft, channel: Channel, received: DateTime<Utc>, locale: Locale) -> NewHistoryEvent {
+    NewHistoryEvent {
+        at: received,
+        kind: HistoryKind::Created,
+        visibility: Visibility::Public,
+        summary: i18n::text(locale, "history-created", &[]),
+        detail: json!({ "channel": channel.as_str(), "call_id": draft.call_id }),
+        actor: None,
+    }
+}
+
+fn trimmed(value: Option<String>) -> Option<String> {
+    value
+        .map(|text| text.trim().to_string())
+        .filter(|text| !text.is_empty())
+}
+
+/// Normalizes a North American phone number to E.164 (`+1` and ten digits)
+/// so caller history finds it however it was typed. Numbers that already
+/// start with `+` keep their country code; other forms are kept as given,
+/// trimmed. Returns `None` for a blank number.
+pub fn normalize_phone(phone: &str) -> Option<String> {
+    let trimmed = phone.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+
+    let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+    let normalized = if trimmed.starts_with('+') && digits.len() >= 8 {
+        format!("+{digits}")
+    } else if digits.len() == 10 {
+        format!("+1{digits}")
+    } else if digits.len() == 11 && digits.starts_with('1') {
+        format!("+{digits}")
+    } else {
+        trimmed.to_string()
+    };
+    Some(normalized)
 }
 
 /// Where routing sent a request, and the history entries that explain it.
@@ -62,5 +192,19 @@ pub struct RoutingOutcome {
 /// Runs the tenant's router plugin on `input`. Never fails: a plugin error,
 /// timeout or unknown department falls back to the service's default department.
 pub async fn route(state: &AppState, tenant: &TenantContext, input: RouteInput) -> RoutingOutcome {
-    todo!("{} {} {input:?}", state.store.backend() == civic311_store::Backend::Sqlite, tenant.id.0)
+    routing::route_at(state, tenant, input, Utc::now()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_phone;
+
+    #[test]
+    fn phone_numbers_normalize_to_e164() {
+        assert_eq!(normalize_phone("(978) 374-2300").as_deref(), Some("+19783742300"));
+        assert_eq!(normalize_phone("1-978-374-2300").as_deref(), Some("+19783742300"));
+        assert_eq!(normalize_phone("+44 20 7946 0958").as_deref(), Some("+442079460958"));
+        assert_eq!(normalize_phone("ext 12").as_deref(), Some("ext 12"));
+        assert_eq!(normalize_phone("  ").as_deref(), None);
+    }
 }

@@ -1,0 +1,265 @@
+//! Routing of one request by the tenant's plugin, with the service's default
+//! department as the fallback whenever the plugin cannot decide.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use civic311_domain::manifest::ServiceSpec;
+use civic311_domain::routing::{DepartmentRef, RouteDecision, RouteInput};
+use civic311_domain::sla::Sla;
+use civic311_domain::{Channel, Locale, Priority};
+use civic311_plugin_host::{LoadedPlugin, PluginError};
+use civic311_store::{HistoryKind, NewHistoryEvent, Visibility};
+use serde_json::json;
+
+use super::{RequestDraft, RoutingOutcome};
+use crate::app::AppState;
+use crate::tenants::TenantContext;
+
+/// Builds what the router plugin sees of a draft received at `received`:
+/// the local time and after-hours flag from the tenant's calendar, and the
+/// departments that have joined 311 on or before the local date.
+pub fn route_input(tenant: &TenantContext, service: &ServiceSpec, draft: &RequestDraft, received: DateTime<Utc>) -> RouteInput {
+    let received_local = tenant.calendar.local_time(received);
+    let local_date = received.with_timezone(&tenant.calendar.time_zone).date_naive();
+
+    let departments = tenant
+        .manifest
+        .departments
+        .iter()
+        .filter(|department| department.joined_311 <= local_date)
+        .map(|department| DepartmentRef {
+            code: department.code.clone(),
+            name: department.name.get(Locale::En).to_string(),
+        })
+        .collect();
+
+    RouteInput {
+        service_code: service.code.clone(),
+        service_name: service.name.get(Locale::En).to_string(),
+        service_group: Some(service.group.get(Locale::En).to_string()).filter(|group| !group.is_empty()),
+        default_department: service.department.clone(),
+        description: draft.description.clone().unwrap_or_default(),
+        lat: draft.lat,
+        long: draft.long,
+        address: draft.address.clone(),
+        attributes: draft.attributes.clone(),
+        channel: draft.channel.unwrap_or(Channel::Web),
+        received_local,
+        after_hours: !tenant.calendar.is_open(received),
+        departments,
+        settings: tenant
+            .manifest
+            .routing
+            .as_ref()
+            .map(|routing| routing.settings.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// Why the plugin's decision was not used.
+struct RoutingFailure {
+    /// Stable snake_case kind, such as `timeout`, `trap` or `invalid_department`.
+    kind: String,
+    /// `plugin` when the tenant's plugin misbehaved, `platform` when the host failed.
+    blame: &'static str,
+    message: String,
+}
+
+/// Runs the plugin and applies its decision, or falls back; history entries are dated `at`.
+pub(super) async fn route_at(state: &AppState, tenant: &TenantContext, input: RouteInput, at: DateTime<Utc>) -> RoutingOutcome {
+    let service_sla = tenant
+        .manifest
+        .service(&input.service_code)
+        .and_then(|service| service.sla.to_sla());
+
+    let Some(plugin) = tenant.router.clone() else {
+        return without_plugin(tenant, &input, service_sla, at);
+    };
+
+    match call_plugin(state, &plugin, &input).await {
+        Ok(decision) => routed(tenant, &plugin, &input, decision, service_sla, at),
+        Err(failure) => fallback(tenant, &plugin, &input, failure, service_sla, at),
+    }
+}
+
+/// Calls the plugin on a blocking thread, because a call may run up to the
+/// host's wall-time limit, and checks that the department it names is one
+/// the request could go to.
+async fn call_plugin(state: &AppState, plugin: &LoadedPlugin, input: &RouteInput) -> Result<RouteDecision, RoutingFailure> {
+    let plugins = Arc::clone(&state.plugins);
+    let call_plugin = plugin.clone();
+    let call_input = input.clone();
+
+    let joined = tokio::task::spawn_blocking(move || plugins.route(&call_plugin, &call_input)).await;
+    let decision = match joined {
+        Ok(Ok(decision)) => decision,
+        Ok(Err(error)) => return Err(plugin_failure(&error)),
+        Err(join_error) => {
+            return Err(RoutingFailure {
+                kind: "host_panic".into(),
+                blame: "platform",
+                message: format!("the plugin call panicked on the host: {join_error}"),
+            });
+        }
+    };
+
+    let known = input.departments.iter().any(|department| department.code == decision.department);
+    if !known {
+        let codes: Vec<&str> = input.departments.iter().map(|department| department.code.as_str()).collect();
+        return Err(RoutingFailure {
+            kind: "invalid_department".into(),
+            blame: "plugin",
+            message: format!(
+                "plugin {} returned department '{}', which is not one of the tenant's departments in 311: {}",
+                plugin.name(),
+                decision.department,
+                codes.join(", ")
+            ),
+        });
+    }
+    Ok(decision)
+}
+
+fn plugin_failure(error: &PluginError) -> RoutingFailure {
+    RoutingFailure {
+        kind: error.kind().to_string(),
+        blame: error.blame(),
+        message: error.to_string(),
+    }
+}
+
+fn routed(
+    tenant: &TenantContext,
+    plugin: &LoadedPlugin,
+    input: &RouteInput,
+    decision: RouteDecision,
+    service_sla: Option<Sla>,
+    at: DateTime<Utc>,
+) -> RoutingOutcome {
+    let reason = decision.reason.clone().unwrap_or_else(|| "the plugin gave no reason".into());
+    tracing::debug!(tenant.id = tenant.id.0, plugin.name = plugin.name(), department = %decision.department, %reason, "request routed");
+
+    let event = NewHistoryEvent {
+        at,
+        kind: HistoryKind::Routed,
+        visibility: Visibility::Internal,
+        summary: format!("Routed to {} by {}: {reason}", department_name(tenant, &decision.department), plugin.name()),
+        detail: json!({
+            "plugin": plugin.name(),
+            "digest": plugin.digest(),
+            "department": decision.department,
+            "priority": decision.priority.as_str(),
+            "queue": decision.queue,
+            "assignee": decision.assignee,
+            "reason": reason,
+            "after_hours": input.after_hours,
+        }),
+        actor: Some(plugin.name().to_string()),
+    };
+
+    RoutingOutcome {
+        sla: decision.sla_override.or(service_sla).unwrap_or(Sla::BusinessHours(0)),
+        department: decision.department,
+        priority: decision.priority,
+        queue: decision.queue,
+        assignee: decision.assignee,
+        history: vec![event],
+    }
+}
+
+fn fallback(
+    tenant: &TenantContext,
+    plugin: &LoadedPlugin,
+    input: &RouteInput,
+    failure: RoutingFailure,
+    service_sla: Option<Sla>,
+    at: DateTime<Utc>,
+) -> RoutingOutcome {
+    tracing::warn!(
+        tenant.id = tenant.id.0,
+        tenant.slug = %tenant.manifest.slug,
+        plugin.name = plugin.name(),
+        plugin.digest = plugin.digest(),
+        error.kind = %failure.kind,
+        error.blame = failure.blame,
+        error = %failure.message,
+        "routing plugin failed; the service's default department takes the request"
+    );
+
+    let event = NewHistoryEvent {
+        at,
+        kind: HistoryKind::RoutingFailed,
+        visibility: Visibility::Internal,
+        summary: format!(
+            "Plugin {} failed ({}); sent to the default department {}",
+            plugin.name(),
+            failure.kind,
+            department_name(tenant, &input.default_department)
+        ),
+        detail: json!({
+            "plugin": plugin.name(),
+            "digest": plugin.digest(),
+            "error_kind": failure.kind,
+            "error": failure.message,
+            "blame": failure.blame,
+            "department": input.default_department,
+        }),
+        actor: Some(plugin.name().to_string()),
+    };
+    default_outcome(input, service_sla, event)
+}
+
+/// Routes to the default department when the tenant has no plugin. A
+/// plugin that failed to load counts as a routing failure.
+fn without_plugin(tenant: &TenantContext, input: &RouteInput, service_sla: Option<Sla>, at: DateTime<Utc>) -> RoutingOutcome {
+    let department = department_name(tenant, &input.default_department);
+    let event = match (&tenant.router_error, tenant.router_plugin_ref()) {
+        (Some(error), Some(reference)) => {
+            tracing::warn!(tenant.id = tenant.id.0, plugin.id = reference, %error, "router plugin is not loaded; the service's default department takes the request");
+            NewHistoryEvent {
+                at,
+                kind: HistoryKind::RoutingFailed,
+                visibility: Visibility::Internal,
+                summary: format!("Plugin {reference} is not loaded; sent to the default department {department}"),
+                detail: json!({
+                    "plugin": reference,
+                    "digest": null,
+                    "error_kind": "load_failed",
+                    "error": error,
+                    "blame": "plugin",
+                    "department": input.default_department,
+                }),
+                actor: Some(reference.to_string()),
+            }
+        }
+        _ => NewHistoryEvent {
+            at,
+            kind: HistoryKind::Routed,
+            visibility: Visibility::Internal,
+            summary: format!("Routed to the default department {department}; the tenant has no routing plugin"),
+            detail: json!({ "plugin": null, "department": input.default_department }),
+            actor: None,
+        },
+    };
+    default_outcome(input, service_sla, event)
+}
+
+fn default_outcome(input: &RouteInput, service_sla: Option<Sla>, event: NewHistoryEvent) -> RoutingOutcome {
+    RoutingOutcome {
+        department: input.default_department.clone(),
+        priority: Priority::Normal,
+        queue: None,
+        assignee: None,
+        sla: service_sla.unwrap_or(Sla::BusinessHours(0)),
+        history: vec![event],
+    }
+}
+
+fn department_name(tenant: &TenantContext, code: &str) -> String {
+    tenant
+        .manifest
+        .department(code)
+        .map(|department| department.name.get(Locale::En).to_string())
+        .unwrap_or_else(|| code.to_string())
+}

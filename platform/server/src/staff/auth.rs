@@ -1,0 +1,66 @@
+//! Bearer API key checks of the staff API.
+
+use std::sync::Arc;
+
+use axum::http::header::AUTHORIZATION;
+use axum::http::HeaderMap;
+use civic311_store::ApiKeyRecord;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::tenants::TenantContext;
+
+/// A tenant and the API key that proved access to it.
+pub struct Authorized {
+    pub tenant: Arc<TenantContext>,
+    pub key: ApiKeyRecord,
+}
+
+impl Authorized {
+    /// Returns the history actor for changes made with this key.
+    pub fn actor(&self) -> String {
+        format!("staff:{}", self.key.name)
+    }
+}
+
+/// Checks that `headers` carry an API key of the tenant `slug`.
+///
+/// Returns 404 for an unknown tenant, 401 without a key or with a key no
+/// tenant knows, and 403 for a valid key of another tenant.
+pub async fn authorize(state: &AppState, headers: &HeaderMap, slug: &str) -> Result<Authorized, ApiError> {
+    let tenant = state.tenants.by_slug(slug).ok_or_else(|| ApiError::NotFound {
+        what: "tenant",
+        id: slug.to_string(),
+    })?;
+    tracing::Span::current().record("tenant.id", tenant.id.0);
+
+    let secret = bearer_token(headers)?;
+    if let Some(key) = tenant.store.verify_api_key(secret).await? {
+        return Ok(Authorized { tenant, key });
+    }
+
+    for other in state.tenants.all() {
+        if other.id != tenant.id && other.store.verify_api_key(secret).await?.is_some() {
+            tracing::warn!(tenant.id = tenant.id.0, key.tenant.id = other.id.0, "staff API call with another tenant's API key");
+            return Err(ApiError::Forbidden(format!(
+                "this API key belongs to another tenant; use a key created with `civic311 api-key create --tenant {slug}`"
+            )));
+        }
+    }
+    Err(ApiError::Unauthorized(
+        "invalid API key; create one with `civic311 api-key create`".into(),
+    ))
+}
+
+fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let missing = || ApiError::Unauthorized("missing header `Authorization: Bearer <api key>`".into());
+    let value = headers.get(AUTHORIZATION).ok_or_else(missing)?;
+    let text = value.to_str().map_err(|_| missing())?;
+
+    let (scheme, token) = text.trim().split_once(' ').ok_or_else(missing)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(missing());
+    }
+    Ok(token)
+}

@@ -1,0 +1,188 @@
+//! The real `civic311` binary: tenant apply, API keys, help text and serve.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use civic311_store::test_support::TestDatabase;
+use civic311_tests::{civic311_bin, copy_tenant, tenants_dir};
+use serde_json::json;
+
+fn civic311(database_url: &str, args: &[&str]) -> Output {
+    Command::new(civic311_bin!())
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the civic311 binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn apply(database_url: &str, dir: &Path) -> Output {
+    civic311(database_url, &["tenant", "apply", dir.to_str().expect("UTF-8 path")])
+}
+
+#[tokio::test]
+async fn tenant_apply_creates_then_is_unchanged() {
+    let database = TestDatabase::create().await;
+    let haverhill = tenants_dir().join("haverhill");
+
+    let first = apply(&database.url, &haverhill);
+    assert!(first.status.success(), "stderr: {}", stderr(&first));
+    assert!(stdout(&first).starts_with("created: tenant haverhill"), "{}", stdout(&first));
+
+    let second = apply(&database.url, &haverhill);
+    assert!(second.status.success(), "stderr: {}", stderr(&second));
+    assert!(stdout(&second).starts_with("unchanged: tenant haverhill"), "{}", stdout(&second));
+}
+
+#[tokio::test]
+async fn tenant_apply_reports_changed_manifest_as_updated() {
+    let database = TestDatabase::create().await;
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let haverhill = copy_tenant(&tenants_dir().join("haverhill"), folder.path());
+    assert!(apply(&database.url, &haverhill).status.success());
+
+    let tenant_file = haverhill.join("tenant.toml");
+    let text = std::fs::read_to_string(&tenant_file).expect("read tenant.toml");
+    std::fs::write(&tenant_file, text.replace("name = \"City of Haverhill\"", "name = \"City of Haverhill, MA\""))
+        .expect("write tenant.toml");
+    let updated = apply(&database.url, &haverhill);
+
+    assert!(updated.status.success(), "stderr: {}", stderr(&updated));
+    assert!(stdout(&updated).starts_with("updated: tenant haverhill"), "{}", stdout(&updated));
+}
+
+#[tokio::test]
+async fn broken_manifest_exits_2_naming_file_and_field() {
+    let database = TestDatabase::create().await;
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let haverhill = copy_tenant(&tenants_dir().join("haverhill"), folder.path());
+    let tenant_file = haverhill.join("tenant.toml");
+    let text = std::fs::read_to_string(&tenant_file).expect("read tenant.toml");
+    std::fs::write(&tenant_file, text.replace("America/New_York", "Eastern Time")).expect("write tenant.toml");
+
+    let output = apply(&database.url, &haverhill);
+
+    assert_eq!(output.status.code(), Some(2), "stderr: {}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains(tenant_file.to_str().expect("UTF-8 path")), "{message}");
+    assert!(message.contains("`time_zone`"), "{message}");
+    assert!(stdout(&output).is_empty(), "{}", stdout(&output));
+}
+
+#[tokio::test]
+async fn missing_manifest_folder_exits_2() {
+    let database = TestDatabase::create().await;
+    let folder = tempfile::tempdir().expect("temporary folder");
+
+    let output = apply(&database.url, &folder.path().join("nowhere"));
+
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("tenant.toml"), "{}", stderr(&output));
+}
+
+#[tokio::test]
+async fn api_key_authenticates_staff_post() {
+    let database = TestDatabase::create().await;
+    assert!(apply(&database.url, &tenants_dir().join("haverhill")).status.success());
+
+    let output = civic311(&database.url, &["api-key", "create", "--tenant", "haverhill", "--name", "call-center"]);
+    assert!(output.status.success(), "stderr: {}", stderr(&output));
+    let printed = stdout(&output);
+    let key = printed.lines().last().expect("at least one line").trim().to_string();
+    assert!(printed.ends_with(&format!("{key}\n")), "nothing follows the key: {printed:?}");
+    assert!(key.len() >= 32, "key {key:?} is too short");
+
+    let unknown = civic311(&database.url, &["api-key", "create", "--tenant", "springfield", "--name", "x"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stderr(&unknown).contains("springfield"), "{}", stderr(&unknown));
+
+    let server = civic311_tests::TestServer::start_with_tenants_and_database(&tenants_dir(), database).await;
+    let body = json!({
+        "service_code": "pothole",
+        "lat": 42.7762,
+        "long": -71.0773,
+        "attributes": { "size": "small" },
+    });
+    let (status, created) = server.staff_post("haverhill", &key, "/requests", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let (status, _) = server.staff_post("haverhill", "c311_wrong", "/requests", &body).await;
+    assert_eq!(status, 401);
+}
+
+#[test]
+fn help_of_each_subcommand_lists_its_options() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["--help"], &["serve", "tenant", "api-key", "import", "--database-url", "--log-format"]),
+        (&["serve", "--help"], &["--bind", "--tenants", "--database-url"]),
+        (&["tenant", "apply", "--help"], &["<DIR>", "tenant.toml"]),
+        (&["api-key", "create", "--help"], &["--tenant", "--name"]),
+        (&["import", "requests", "--help"], &["--tenant", "--mapping", "--reroute", "<CSV>"]),
+    ];
+
+    for (args, expected) in cases {
+        let output = Command::new(civic311_bin!()).args(*args).output().expect("the civic311 binary runs");
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        let help = stdout(&output);
+        for option in *expected {
+            assert!(help.contains(option), "{args:?} help lacks {option}:\n{help}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn serve_answers_healthz_and_stops_on_sigterm() {
+    let database = TestDatabase::create().await;
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a probe port");
+        probe.local_addr().expect("probe address").port()
+    };
+    let bind = format!("127.0.0.1:{port}");
+
+    let mut child = Command::new(civic311_bin!())
+        .args(["serve", "--bind", &bind, "--tenants", tenants_dir().to_str().expect("UTF-8 path")])
+        .env("DATABASE_URL", &database.url)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("civic311 serve starts");
+
+    let client = reqwest::Client::new();
+    let mut healthy = false;
+    // Start-up compiles two plugins; poll until the port answers or the
+    // process exits, with a cap so a hung start fails the test.
+    for _ in 0..600 {
+        if let Ok(response) = client.get(format!("http://{bind}/healthz")).send().await {
+            assert_eq!(response.status().as_u16(), 200);
+            assert_eq!(response.text().await.expect("body"), "ok");
+            healthy = true;
+            break;
+        }
+        if child.try_wait().expect("poll the child").is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    let output = child.wait_with_output().expect("civic311 serve exits");
+    let log = stderr(&output);
+
+    assert!(healthy, "serve never answered /healthz:\n{log}");
+    assert!(sent.success());
+    assert!(output.status.success(), "serve exited with {:?}:\n{log}", output.status);
+    assert!(log.contains("civic311 server started"), "{log}");
+    assert!(log.contains("SIGTERM received"), "{log}");
+    assert!(log.contains("civic311 server stopped"), "{log}");
+}
