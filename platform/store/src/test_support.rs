@@ -132,12 +132,12 @@ friday = "08:00-16:30"
 [[departments]]
 code = "dpw"
 name = {{ en = "Public Works" }}
-joined_311 = 2020-01-01
+joined_311 = "2020-01-01"
 
 [[departments]]
 code = "parks"
 name = {{ en = "Parks" }}
-joined_311 = 2020-01-01
+joined_311 = "2020-01-01"
 "#
     );
     let services_toml = r#"

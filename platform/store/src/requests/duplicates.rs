@@ -15,9 +15,10 @@ use crate::{HistoryKind, NewHistoryEvent, ServiceRequest, StoreError, TenantStor
 /// Mean Earth radius in meters (IUGG), used by the haversine distance.
 const EARTH_RADIUS_METERS: f64 = 6_371_008.8;
 
-/// Meters per degree of latitude, rounded up so the SQL box never cuts off
-/// a point that the haversine distance keeps.
-const METERS_PER_DEGREE_LATITUDE: f64 = 111_200.0;
+/// Meters per degree of latitude (111 195 m on that sphere), rounded down
+/// so the SQL box is a little larger than the circle and never cuts off a
+/// point that the haversine distance keeps.
+const METERS_PER_DEGREE_LATITUDE: f64 = 111_000.0;
 
 impl TenantStore {
     /// Closes `request_id` as a duplicate of `parent_id`: sets the parent link and

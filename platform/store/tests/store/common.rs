@@ -1,0 +1,94 @@
+use chrono::{DateTime, Utc};
+use civic311_domain::routing::AttributeValue;
+use civic311_domain::{Channel, Priority, SubStatus};
+use civic311_store::test_support::{sample_manifest, TestDatabase};
+use civic311_store::{Contact, HistoryKind, NewHistoryEvent, NewServiceRequest, Store, TenantStore, Visibility};
+
+/// A fresh database with one tenant applied from the sample manifest.
+pub struct Fixture {
+    /// Dropped last, after the store's connections.
+    pub _database: TestDatabase,
+    pub store: Store,
+    pub tenant: TenantStore,
+}
+
+pub async fn fixture() -> Fixture {
+    let database = TestDatabase::create().await;
+    let store = database.store().await;
+    let tenant = add_tenant(&store, "haverhill", "haverhillma.gov").await;
+    Fixture { _database: database, store, tenant }
+}
+
+pub async fn add_tenant(store: &Store, slug: &str, jurisdiction_id: &str) -> TenantStore {
+    let (record, _) = store
+        .apply_tenant(&sample_manifest(slug, jurisdiction_id))
+        .await
+        .expect("apply sample manifest");
+    store.scoped(record.id)
+}
+
+/// Parses an RFC 3339 instant such as `2024-03-01T10:00:00Z`.
+pub fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|error| panic!("bad instant {text}: {error}"))
+        .with_timezone(&Utc)
+}
+
+/// A submitted pothole request at a point in Haverhill, received at `requested_at`.
+pub fn new_request(service_code: &str, requested_at: &str) -> NewServiceRequest {
+    let requested_at = at(requested_at);
+    NewServiceRequest {
+        service_code: service_code.to_string(),
+        service_name: format!("{service_code} name"),
+        description: "Deep hole near the crosswalk".to_string(),
+        lat: Some(42.7762),
+        long: Some(-71.0773),
+        address: Some("4 Summer St".to_string()),
+        address_id: None,
+        zipcode: Some("01830".to_string()),
+        media_url: None,
+        attributes: vec![AttributeValue { code: "depth".into(), values: vec!["deep".into()] }],
+        contact: Contact {
+            first_name: Some("Ada".into()),
+            last_name: Some("Lovelace".into()),
+            email: Some("ada@example.org".into()),
+            phone: Some("+19785550100".into()),
+            device_id: None,
+            account_id: None,
+        },
+        channel: Channel::Web,
+        sub_status: SubStatus::Submitted,
+        department: "dpw".to_string(),
+        priority: Priority::Normal,
+        queue: None,
+        assignee: None,
+        requested_at,
+        updated_at: requested_at,
+        expected_at: None,
+        closed_at: None,
+        status_notes: None,
+        with_token: false,
+        source_id: None,
+        public_id: None,
+        call_id: None,
+        idempotency_key: None,
+        photos: Vec::new(),
+        history: vec![created_event(requested_at)],
+    }
+}
+
+pub fn created_event(at: DateTime<Utc>) -> NewHistoryEvent {
+    NewHistoryEvent {
+        at,
+        kind: HistoryKind::Created,
+        visibility: Visibility::Public,
+        summary: "Request received".into(),
+        detail: serde_json::json!({}),
+        actor: None,
+    }
+}
+
+/// Inserts `new` and returns its public id.
+pub async fn create(tenant: &TenantStore, new: NewServiceRequest) -> String {
+    tenant.create_request(new).await.expect("create request").id
+}

@@ -1,0 +1,12 @@
+//! Tests of the store against a real database: a new SQLite file per test,
+//! or a new PostgreSQL database per test when `TEST_DATABASE_URL` is set.
+
+mod api_keys;
+mod common;
+mod create;
+mod duplicates;
+mod history;
+mod isolation;
+mod query;
+mod stats;
+mod tenants;
