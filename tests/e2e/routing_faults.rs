@@ -8,10 +8,13 @@ use serde_json::{json, Value};
 
 /// Each fault the fault-injector plugin plays, with the error kinds the
 /// routing failure may record for it. A busy loop stops at whichever limit
-/// it reaches first, the wall-time deadline or the fuel budget.
+/// it reaches first, the wall-time deadline or the fuel budget. The memory
+/// fault fills each new megabyte, and wasmtime charges fuel for bulk memory
+/// writes by size, so under the default limits (16 MiB, 10 million fuel
+/// units) the fuel budget can run out before the memory cap is reached.
 const FAULTS: &[(&str, &[&str])] = &[
     ("loop", &["timeout", "fuel_exhausted"]),
-    ("grow-memory", &["memory_limit"]),
+    ("grow-memory", &["memory_limit", "fuel_exhausted"]),
     ("trap", &["trap"]),
     ("wrong-department", &["invalid_department"]),
 ];
