@@ -157,7 +157,7 @@ async fn serve_answers_healthz_and_stops_on_sigterm() {
 
     let client = reqwest::Client::new();
     let mut healthy = false;
-    // Start-up compiles two plugins; poll until the port answers or the
+    // Start-up compiles two plugins; poll until the port responds or the
     // process exits, with a cap so a hung start fails the test.
     for _ in 0..600 {
         if let Ok(response) = client.get(format!("http://{bind}/healthz")).send().await {

@@ -1,5 +1,5 @@
 //! A router plugin that loops, exhausts memory, traps or names a department
-//! that does not exist never loses a request: the request is stored with the
+//! that does not exist never loses a request. The request is stored with the
 //! service's default department and a `routing_failed` history entry, and
 //! other tenants on the same plugin host keep routing normally.
 
@@ -19,7 +19,7 @@ const FAULTS: &[(&str, &[&str])] = &[
     ("wrong-department", &["invalid_department"]),
 ];
 
-/// A pothole inside Haverhill's service area; its default department is dpw-highway.
+/// Builds a pothole request inside Haverhill's service area; its default department is dpw-highway.
 fn pothole() -> Value {
     json!({
         "service_code": "pothole",

@@ -29,7 +29,7 @@ pub struct AppState {
 /// Header that carries the request id; generated when the client sends none.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// Why the server could not start.
+/// Error that stopped the server from starting.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]

@@ -16,7 +16,7 @@ use crate::intake::IntakeError;
 /// An error a staff API handler returns.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// 401: no `Authorization: Bearer` key, or a key no tenant knows.
+    /// 401: no `Authorization: Bearer` key, or a key that matches no tenant.
     #[error("{0}")]
     Unauthorized(String),
     /// 403: a valid key of another tenant.

@@ -20,8 +20,8 @@ pub struct TenantContext {
     pub router: Option<LoadedPlugin>,
     /// Tenant-scoped storage handle.
     pub store: TenantStore,
-    /// Why the manifest's router plugin could not be loaded. Routing writes
-    /// it into the `routing_failed` history of every request it falls back on.
+    /// Error that kept the manifest's router plugin from loading. Routing
+    /// writes it into the `routing_failed` history of every request it falls back on.
     pub router_error: Option<String>,
     /// The folder the manifest was applied from; `None` for a tenant known
     /// only from the database.
@@ -76,8 +76,8 @@ impl TenantContext {
 /// Resolves a manifest's plugin reference and loads it into the host.
 ///
 /// A reference ending in `.wasm` or containing a path separator is a file
-/// relative to the manifest folder, named after its file stem; anything else
-/// is the name of a bundled plugin.
+/// relative to the manifest folder, and the plugin takes its file stem as
+/// name. Anything else is the name of a bundled plugin.
 fn load_router(plugins: &PluginHost, reference: &str, manifest_dir: Option<&Path>) -> Result<LoadedPlugin, String> {
     let is_path = reference.ends_with(".wasm") || reference.contains('/') || reference.contains('\\');
     if !is_path {
@@ -146,7 +146,7 @@ impl TenantRegistry {
     }
 }
 
-/// Why a tenant folder could not be applied.
+/// Error of applying a tenant folder.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     #[error(transparent)]

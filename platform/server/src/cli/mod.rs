@@ -75,7 +75,7 @@ pub enum ImportCommand {
     Requests(import::ImportArgs),
 }
 
-/// Why a command failed, with the exit code it maps to.
+/// Failure of a command, with the exit code it maps to.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     /// Exit code 2: the tenant manifest is invalid.

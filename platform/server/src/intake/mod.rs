@@ -50,7 +50,7 @@ pub enum IntakeError {
     Store(#[from] civic311_store::StoreError),
 }
 
-/// How [`submit_with`] treats a draft beyond its fields.
+/// Options of [`submit_with`] beyond the draft's own fields.
 #[derive(Clone, Copy, Debug)]
 pub struct SubmitOptions {
     /// Language of validation messages and public history summaries.

@@ -16,7 +16,7 @@ use super::{RequestDraft, RoutingOutcome};
 use crate::app::AppState;
 use crate::tenants::TenantContext;
 
-/// Builds what the router plugin sees of a draft received at `received`:
+/// Builds the router plugin's input for a draft received at `received`:
 /// the local time and after-hours flag from the tenant's calendar, and the
 /// departments that have joined 311 on or before the local date.
 pub fn route_input(tenant: &TenantContext, service: &ServiceSpec, draft: &RequestDraft, received: DateTime<Utc>) -> RouteInput {
@@ -57,7 +57,7 @@ pub fn route_input(tenant: &TenantContext, service: &ServiceSpec, draft: &Reques
     }
 }
 
-/// Why the plugin's decision was not used.
+/// Reason the plugin's decision was not used.
 struct RoutingFailure {
     /// Stable snake_case kind, such as `timeout`, `trap` or `invalid_department`.
     kind: String,

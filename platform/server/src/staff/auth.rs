@@ -25,8 +25,8 @@ impl Authorized {
 
 /// Checks that `headers` carry an API key of the tenant `slug`.
 ///
-/// Returns 404 for an unknown tenant, 401 without a key or with a key no
-/// tenant knows, and 403 for a valid key of another tenant.
+/// Returns 404 for an unknown tenant, 401 without a key or with a key that
+/// matches no tenant, and 403 for a valid key of another tenant.
 pub async fn authorize(state: &AppState, headers: &HeaderMap, slug: &str) -> Result<Authorized, ApiError> {
     let tenant = state.tenants.by_slug(slug).ok_or_else(|| ApiError::NotFound {
         what: "tenant",

@@ -16,7 +16,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|error| ApiError::invalid("body", format!("invalid JSON body: {error}")))
 }
 
-/// An attribute answer: one value, or several for a multivaluelist.
+/// An attribute value: one string, or several for a multivaluelist.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum Answer {
@@ -36,7 +36,7 @@ pub struct NewRequestBody {
     pub address_id: Option<String>,
     pub zipcode: Option<String>,
     pub media_url: Option<String>,
-    /// Answers keyed by attribute code.
+    /// Attribute values keyed by attribute code.
     #[serde(default)]
     pub attributes: BTreeMap<String, Answer>,
     #[serde(default)]
@@ -102,7 +102,7 @@ pub const MAX_PAGE_SIZE: u64 = 500;
 pub struct StatusBody {
     pub sub_status: String,
     pub note: Option<String>,
-    /// Who sees the note; defaults to public, so the constituent learns why.
+    /// Visibility of the note. Defaults to public, so the constituent reads the reason for the change.
     pub visibility: Option<Visibility>,
 }
 
