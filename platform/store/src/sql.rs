@@ -15,7 +15,7 @@ pub(crate) async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTrans
     .await
 }
 
-/// Whether the error is a unique-key violation, on either backend.
+/// Checks whether the error is a unique-key violation, on either backend.
 pub(crate) fn is_unique_violation(error: &DbErr) -> bool {
     matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }

@@ -117,9 +117,9 @@ async fn update_tenant(
     active.update(txn).await
 }
 
-/// Turns a unique-key violation into a conflict that names the value; the
-/// slug cannot collide because the transaction looked it up first, unless a
-/// concurrent apply created the same tenant.
+/// Turns a unique-key violation into an error that names the jurisdiction.
+/// The slug cannot collide because the transaction looked it up first, unless
+/// a concurrent apply created the same tenant.
 fn jurisdiction_conflict(error: sea_orm::DbErr, manifest: &TenantManifest) -> StoreError {
     if is_unique_violation(&error) {
         return StoreError::Invalid(format!(

@@ -92,22 +92,24 @@ impl Drop for TestDatabase {
             return;
         };
         let server_url = server_url.clone();
-        let name = name.clone();
+        let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
 
         // Drop cannot await, and the test's runtime may be single-threaded,
         // so a thread with its own runtime runs the statement.
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
             runtime
                 .block_on(execute_on_server(&server_url, &sql))
                 .map_err(std::io::Error::other)
         })
         .join();
 
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("warning: test database {} was not dropped; remove it by hand", self.url);
-        }
+        let failure = match dropped {
+            Ok(Ok(())) => return,
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => "the cleanup thread panicked".to_string(),
+        };
+        eprintln!("warning: test database {name} was not dropped ({failure}); drop it with DROP DATABASE \"{name}\"");
     }
 }
 

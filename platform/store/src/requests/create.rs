@@ -82,7 +82,7 @@ impl TenantStore {
         };
 
         // Another transaction committed a row with the same unique key after
-        // this one checked. When that key is the repeat key, its row is the answer.
+        // this one checked. When that key is the repeat key, its row is the result.
         if let Some(row) = find_by_repeat_key(&self.db, self.tenant, repeat_key).await? {
             return Ok(Inserted::Existing(row));
         }
@@ -137,11 +137,11 @@ async fn find_by_repeat_key<C: sea_orm::ConnectionTrait>(
 async fn next_public_id(txn: &DatabaseTransaction, tenant: TenantId) -> Result<String, StoreError> {
     loop {
         let candidate = take_request_number(txn, tenant).await?.to_string();
-        let taken = tenant_requests(tenant)
+        let requests_with_id = tenant_requests(tenant)
             .filter(service_request::Column::PublicId.eq(&candidate))
             .count(txn)
             .await?;
-        if taken == 0 {
+        if requests_with_id == 0 {
             return Ok(candidate);
         }
     }

@@ -26,8 +26,8 @@ impl TenantStore {
     /// and belong to this tenant, and a request cannot be its own parent.
     ///
     /// A parent that is itself closed as a duplicate is rejected, so chains
-    /// of duplicates never form; mark the request as a duplicate of that
-    /// parent's parent instead.
+    /// of duplicates never form. The error names that parent's parent, which
+    /// is the request to use instead.
     pub async fn mark_duplicate(
         &self,
         request_id: &str,
@@ -123,7 +123,7 @@ impl TenantStore {
     }
 }
 
-/// Returns the half height and half width, in degrees, of a box that holds
+/// Returns the half height and half width, in degrees, of a box that contains
 /// every point within `radius_meters` of latitude `lat`. Near the poles the
 /// box spans every longitude.
 ///

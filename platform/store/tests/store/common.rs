@@ -34,7 +34,7 @@ pub fn at(text: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// A submitted pothole request at a point in Haverhill, received at `requested_at`.
+/// Builds a submitted request of `service_code` at a point in Haverhill, received at `requested_at`.
 pub fn new_request(service_code: &str, requested_at: &str) -> NewServiceRequest {
     let requested_at = at(requested_at);
     NewServiceRequest {
