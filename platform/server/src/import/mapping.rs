@@ -412,3 +412,141 @@ pub fn find_service<'m>(
             .find(|service| service.name.0.get(&Locale::En).is_some_and(|name| name == value)),
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::path::Path;
+
+    use civic311_store::test_support::sample_manifest;
+
+    use super::*;
+
+    pub(crate) const HEADER: [&str; 9] = ["id", "opened", "closed", "status", "reason", "kind", "source", "lat", "long"];
+
+    pub(crate) const MAPPING: &str = r#"
+source_id = "id"
+
+[service]
+column = "kind"
+match = "name"
+
+[dates]
+time_zone = "America/New_York"
+format = "%Y-%m-%d %H:%M"
+opened = "opened"
+closed = "closed"
+
+[status]
+column = "status"
+values = { open = "submitted", closed = "closed_resolved" }
+
+[[status.rules]]
+column = "reason"
+contains = "duplicate"
+sub_status = "closed_duplicate"
+
+[channel]
+column = "source"
+values = { app = "mobile_app" }
+default = "phone"
+
+[location]
+lat = "lat"
+long = "long"
+placeholder_points = [{ lat = 42.0, long = -71.0 }]
+"#;
+
+    pub(crate) fn resolve(text: &str) -> Result<ResolvedMapping, ImportError> {
+        let path = Path::new("mapping.toml");
+        let header: Vec<String> = HEADER.iter().map(|name| name.to_string()).collect();
+        ImportMapping::parse(path, text)?.resolve(path, &sample_manifest("testville", "testville.gov"), &header)
+    }
+
+    fn invalid_field(error: ImportError) -> String {
+        match error {
+            ImportError::InvalidMapping { field, .. } => field,
+            other => panic!("expected an invalid mapping, got {other}"),
+        }
+    }
+
+    #[test]
+    fn valid_mapping_resolves_columns() {
+        let resolved = resolve(MAPPING).unwrap();
+        assert_eq!(resolved.source_id, 0);
+        assert_eq!(resolved.service, 5);
+        assert_eq!(resolved.point, Some((7, 8)));
+        assert_eq!(resolved.rules[0].pattern, TextMatch::Contains("duplicate".into()));
+    }
+
+    #[test]
+    fn missing_column_names_field_and_header() {
+        let error = resolve(&MAPPING.replace("column = \"kind\"", "column = \"type\"")).unwrap_err();
+        let message = error.to_string();
+        assert_eq!(invalid_field(error), "service.column");
+        assert!(message.contains("'type'"), "{message}");
+        assert!(message.contains("id, opened, closed"), "{message}");
+    }
+
+    #[test]
+    fn closed_status_needs_closed_column() {
+        let error = resolve(&MAPPING.replace("closed = \"closed\"\n", "")).unwrap_err();
+        assert_eq!(invalid_field(error), "dates.closed");
+    }
+
+    #[test]
+    fn rule_needs_exactly_one_pattern() {
+        let both = MAPPING.replace("contains = \"duplicate\"", "contains = \"duplicate\"\nequals = \"dup\"");
+        assert_eq!(invalid_field(resolve(&both).unwrap_err()), "status.rules[0]");
+
+        let neither = MAPPING.replace("contains = \"duplicate\"\n", "");
+        assert_eq!(invalid_field(resolve(&neither).unwrap_err()), "status.rules[0]");
+    }
+
+    #[test]
+    fn service_map_needs_tenant_code() {
+        let mapping = MAPPING.replace("match = \"name\"", "match = \"name\"\nmap = { \"Pot hole\" = \"pot-hole\" }");
+        assert_eq!(invalid_field(resolve(&mapping).unwrap_err()), "service.map.\"Pot hole\"");
+    }
+
+    #[test]
+    fn department_map_needs_tenant_code() {
+        let mapping = format!("{MAPPING}\n[routing]\ndepartments = {{ PWD = \"public-works\" }}\n");
+        assert_eq!(invalid_field(resolve(&mapping).unwrap_err()), "routing.departments.\"PWD\"");
+    }
+
+    #[test]
+    fn bad_time_zone_is_rejected() {
+        let error = resolve(&MAPPING.replace("America/New_York", "Eastern")).unwrap_err();
+        assert_eq!(invalid_field(error), "dates.time_zone");
+    }
+
+    #[test]
+    fn unknown_key_is_a_parse_error() {
+        let error = resolve(&format!("colour = \"blue\"\n{MAPPING}")).unwrap_err();
+        assert!(matches!(error, ImportError::ParseMapping { .. }), "{error}");
+        assert!(error.to_string().contains("colour"), "{error}");
+    }
+
+    #[test]
+    fn unknown_sub_status_is_a_parse_error() {
+        let error = resolve(&MAPPING.replace("\"closed_resolved\"", "\"fixed\"")).unwrap_err();
+        assert!(matches!(error, ImportError::ParseMapping { .. }), "{error}");
+        assert!(error.to_string().contains("fixed"), "{error}");
+    }
+
+    #[test]
+    fn service_found_by_name_or_map() {
+        let manifest = sample_manifest("testville", "testville.gov");
+        let resolved = resolve(MAPPING).unwrap();
+        let mut service = resolved.mapping.service.clone();
+
+        assert_eq!(find_service(&service, &manifest, "Streetlight out").map(|found| found.code.as_str()), Some("streetlight"));
+        assert!(find_service(&service, &manifest, "streetlight").is_none(), "match = name ignores codes");
+
+        service.map.insert("Light out".into(), "streetlight".into());
+        assert_eq!(find_service(&service, &manifest, "Light out").map(|found| found.code.as_str()), Some("streetlight"));
+
+        service.match_by = ServiceMatch::Code;
+        assert_eq!(find_service(&service, &manifest, "graffiti").map(|found| found.code.as_str()), Some("graffiti"));
+    }
+}

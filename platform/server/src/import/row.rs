@@ -339,7 +339,10 @@ pub fn parse_local_time(value: &str, format: &str, time_zone: Tz) -> Option<Date
 
 #[cfg(test)]
 mod tests {
+    use civic311_store::test_support::sample_manifest;
+
     use super::*;
+    use crate::import::mapping::tests::{resolve, MAPPING};
 
     fn utc(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
@@ -384,5 +387,79 @@ mod tests {
     fn text_not_matching_format_is_rejected() {
         assert_eq!(parse_local_time("2022-13-01 00:00:00", FORMAT, NEW_YORK), None);
         assert_eq!(parse_local_time("yesterday", FORMAT, NEW_YORK), None);
+    }
+
+    /// Converts one row of the test mapping's columns: id, opened, closed,
+    /// status, reason, kind, source, lat, long.
+    fn convert(cells: [&str; 9]) -> Result<NewServiceRequest, String> {
+        let mapping = resolve(MAPPING).unwrap();
+        let manifest = sample_manifest("testville", "testville.gov");
+        let converter = RowConverter {
+            mapping: &mapping,
+            manifest: &manifest,
+            file_name: "export.csv".into(),
+            imported_at: utc("2026-12-01T00:00:00Z"),
+        };
+        converter.convert(&StringRecord::from(cells.to_vec()), 2)
+    }
+
+    #[test]
+    fn closed_row_converts_every_field() {
+        let request = convert(["7", "2022-01-03 08:00", "2022-01-03 09:30", "closed", "Duplicate of 6", "Pothole", "app", "42.5", "-71.5"]).unwrap();
+
+        assert_eq!(request.source_id.as_deref(), Some("7"));
+        assert_eq!(request.public_id.as_deref(), Some("7"));
+        assert_eq!(request.service_code, "pothole");
+        assert_eq!(request.department, "dpw");
+        assert_eq!(request.requested_at, utc("2022-01-03T13:00:00Z"));
+        assert_eq!(request.closed_at, Some(utc("2022-01-03T14:30:00Z")));
+        assert_eq!(request.updated_at, utc("2022-01-03T14:30:00Z"));
+        assert_eq!(request.sub_status, SubStatus::ClosedDuplicate);
+        assert_eq!(request.channel, Channel::MobileApp);
+        assert_eq!((request.lat, request.long), (Some(42.5), Some(-71.5)));
+
+        let kinds: Vec<HistoryKind> = request.history.iter().map(|event| event.kind).collect();
+        assert_eq!(kinds, [HistoryKind::Imported, HistoryKind::StatusChanged]);
+        assert_eq!(request.history[0].detail["line"], 2);
+        assert_eq!(request.history[1].summary, "Closed as a duplicate");
+    }
+
+    #[test]
+    fn rule_never_closes_open_row() {
+        let request = convert(["7", "2022-01-03 08:00", "2022-01-03 09:30", "open", "duplicate", "Pothole", "app", "", ""]).unwrap();
+
+        assert_eq!(request.sub_status, SubStatus::Submitted);
+        assert_eq!(request.closed_at, None, "an open request keeps no close time");
+        assert_eq!(request.history.len(), 1);
+    }
+
+    #[test]
+    fn blank_channel_takes_default() {
+        let request = convert(["7", "2022-01-03 08:00", "", "open", "", "Pothole", " ", "", ""]).unwrap();
+        assert_eq!(request.channel, Channel::Phone);
+    }
+
+    #[test]
+    fn placeholder_point_is_dropped() {
+        let request = convert(["7", "2022-01-03 08:00", "", "open", "", "Pothole", "app", "42.00001", "-71.0"]).unwrap();
+        assert_eq!((request.lat, request.long), (None, None));
+    }
+
+    #[test]
+    fn bad_rows_give_reasons() {
+        let cases: [([&str; 9], &str); 7] = [
+            (["", "2022-01-03 08:00", "", "open", "", "Pothole", "app", "", ""], "source id in column 'id' is empty"),
+            (["7", "", "", "open", "", "Pothole", "app", "", ""], "open date in column 'opened' is empty"),
+            (["7", "2022-01-03 08:00", "", "pending", "", "Pothole", "app", "", ""], "status 'pending' in column 'status'"),
+            (["7", "2022-01-03 08:00", "", "closed", "", "Pothole", "app", "", ""], "close date in column 'closed' is empty"),
+            (["7", "2022-01-03 08:00", "2022-01-02 08:00", "closed", "", "Pothole", "app", "", ""], "earlier than the open date"),
+            (["7", "2022-01-03 08:00", "", "open", "", "Pothole", "app", "42.5", ""], "only one of columns 'lat' and 'long'"),
+            (["7", "2022-01-03 08:00", "", "open", "", "Pothole", "app", "north", "-71.5"], "coordinate 'north' in column 'lat'"),
+        ];
+
+        for (cells, expected) in cases {
+            let reason = convert(cells).unwrap_err();
+            assert!(reason.contains(expected), "row {cells:?}: reason '{reason}' lacks '{expected}'");
+        }
     }
 }
