@@ -78,6 +78,24 @@ async fn broken_manifest_exits_2_naming_file_and_field() {
 }
 
 #[tokio::test]
+async fn broken_telephony_table_exits_2() {
+    let database = TestDatabase::create().await;
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let haverhill = copy_tenant(&tenants_dir().join("haverhill"), folder.path());
+    let tenant_file = haverhill.join("tenant.toml");
+    let mut text = std::fs::read_to_string(&tenant_file).expect("read tenant.toml");
+    text.push_str("\n[telephony.bogus_section]\nvalue = 1\n");
+    std::fs::write(&tenant_file, text).expect("write tenant.toml");
+
+    let output = apply(&database.url, &haverhill);
+
+    assert_eq!(output.status.code(), Some(2), "stderr: {}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains("`telephony"), "{message}");
+    assert!(message.contains("bogus_section"), "{message}");
+}
+
+#[tokio::test]
 async fn missing_manifest_folder_exits_2() {
     let database = TestDatabase::create().await;
     let folder = tempfile::tempdir().expect("temporary folder");
@@ -115,6 +133,58 @@ async fn api_key_authenticates_staff_post() {
     assert_eq!(status, 201, "{created}");
     let (status, _) = server.staff_post("haverhill", "c311_wrong", "/requests", &body).await;
     assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn import_requests_prints_report() {
+    let database = TestDatabase::create().await;
+    let boston = tenants_dir().join("boston");
+    assert!(apply(&database.url, &boston).status.success());
+    let mapping = boston.join("import-mapping.toml");
+    let csv = civic311_tests::boston_csv();
+    let args = [
+        "import",
+        "requests",
+        "--tenant",
+        "boston",
+        "--mapping",
+        mapping.to_str().expect("UTF-8 path"),
+        csv.to_str().expect("UTF-8 path"),
+    ];
+
+    let first = civic311(&database.url, &args);
+    assert!(first.status.success(), "stderr: {}", stderr(&first));
+    let report = stdout(&first);
+    assert!(report.contains("rows: 100\n"), "{report}");
+    assert!(report.contains("inserted: 100\n"), "{report}");
+    assert!(report.contains("skipped: 0\n"), "{report}");
+
+    let second = civic311(&database.url, &args);
+    assert!(second.status.success(), "stderr: {}", stderr(&second));
+    let report = stdout(&second);
+    assert!(report.contains("inserted: 0\n"), "{report}");
+    assert!(report.contains("already present: 100\n"), "{report}");
+}
+
+#[tokio::test]
+async fn import_for_unknown_tenant_fails() {
+    let database = TestDatabase::create().await;
+    let csv = civic311_tests::boston_csv();
+    let mapping = tenants_dir().join("boston/import-mapping.toml");
+    let args = [
+        "import",
+        "requests",
+        "--tenant",
+        "springfield",
+        "--mapping",
+        mapping.to_str().expect("UTF-8 path"),
+        csv.to_str().expect("UTF-8 path"),
+    ];
+
+    let output = civic311(&database.url, &args);
+
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("tenant 'springfield' not found"), "{}", stderr(&output));
 }
 
 #[test]

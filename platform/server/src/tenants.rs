@@ -146,6 +146,25 @@ impl TenantRegistry {
     }
 }
 
+/// Reads and validates the manifest in the tenant folder `dir`, including
+/// its `[telephony]` table, whose schema the telephony module owns.
+pub fn load_manifest(dir: &Path) -> Result<TenantManifest, ManifestError> {
+    let manifest = manifest::load(dir)?;
+
+    crate::telephony::config::from_manifest(&manifest).map_err(|error| {
+        let (field, problem) = match error {
+            crate::telephony::config::ConfigError::Invalid { field, problem } => (format!("telephony.{field}"), problem),
+            crate::telephony::config::ConfigError::Syntax(problem) => ("telephony".to_string(), problem),
+        };
+        ManifestError::Invalid {
+            file: dir.join(manifest::TENANT_FILE),
+            field,
+            problem,
+        }
+    })?;
+    Ok(manifest)
+}
+
 /// Error of applying a tenant folder.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -177,7 +196,7 @@ pub async fn apply_dir(
     registry: &TenantRegistry,
     dir: &Path,
 ) -> Result<AppliedTenant, ApplyError> {
-    let manifest = manifest::load(dir)?;
+    let manifest = load_manifest(dir)?;
 
     let (record, outcome) = store.apply_tenant(&manifest).await.map_err(|source| ApplyError::Store {
         dir: dir.to_path_buf(),

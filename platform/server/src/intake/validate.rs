@@ -237,3 +237,132 @@ fn check_media_url(draft: &RequestDraft, locale: Locale) -> Result<(), IntakeErr
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use civic311_domain::manifest::load_from_strings;
+
+    use super::*;
+
+    const TENANT: &str = r#"
+slug = "testville"
+name = "Testville"
+jurisdiction_id = "testville.gov"
+time_zone = "America/New_York"
+locales = ["en", "es"]
+
+[business_hours]
+monday = "08:00-16:00"
+
+[[departments]]
+code = "dpw"
+name = { en = "Public Works", es = "Obras Públicas" }
+joined_311 = "2026-01-01"
+"#;
+
+    const SERVICES: &str = r#"
+[[services]]
+code = "noise"
+name = { en = "Noise", es = "Ruido" }
+department = "dpw"
+sla = { business_hours = 8 }
+location_required = false
+
+[[services.attributes]]
+code = "started"
+datatype = "datetime"
+order = 1
+description = { en = "When did it start?", es = "¿Cuándo empezó?" }
+
+[[services.attributes]]
+code = "sources"
+datatype = "multivaluelist"
+order = 2
+description = { en = "What makes the noise?", es = "¿Qué hace el ruido?" }
+values = [
+    { key = "music", name = { en = "Music", es = "Música" } },
+    { key = "engine", name = { en = "Engine", es = "Motor" } },
+]
+"#;
+
+    fn manifest() -> TenantManifest {
+        load_from_strings(Path::new("tenant.toml"), TENANT, Path::new("services.toml"), SERVICES).unwrap()
+    }
+
+    fn draft(code: &str, values: &[&str]) -> RequestDraft {
+        RequestDraft {
+            service_code: "noise".into(),
+            attributes: vec![AttributeValue {
+                code: code.into(),
+                values: values.iter().map(|value| value.to_string()).collect(),
+            }],
+            ..RequestDraft::default()
+        }
+    }
+
+    fn invalid_field(result: Result<&ServiceSpec, IntakeError>) -> String {
+        match result {
+            Err(IntakeError::InvalidField { field, .. }) => field,
+            Err(other) => panic!("expected an invalid field, got {other}"),
+            Ok(service) => panic!("expected an invalid field, service {} was accepted", service.code),
+        }
+    }
+
+    #[test]
+    fn datetime_needs_a_zone() {
+        let manifest = manifest();
+        assert!(validate(&manifest, &draft("started", &["2026-12-04T15:30:00-05:00"]), Locale::En).is_ok());
+        assert!(validate(&manifest, &draft("started", &["2026-12-04T20:30:00Z"]), Locale::En).is_ok());
+
+        let field = invalid_field(validate(&manifest, &draft("started", &["2026-12-04T15:30:00"]), Locale::En));
+        assert_eq!(field, "attribute[started]");
+        let field = invalid_field(validate(&manifest, &draft("started", &["yesterday"]), Locale::En));
+        assert_eq!(field, "attribute[started]");
+    }
+
+    #[test]
+    fn multivaluelist_takes_several_known_keys() {
+        let manifest = manifest();
+        assert!(validate(&manifest, &draft("sources", &["music", "engine"]), Locale::En).is_ok());
+
+        let field = invalid_field(validate(&manifest, &draft("sources", &["music", "dog"]), Locale::En));
+        assert_eq!(field, "attribute[sources]");
+    }
+
+    #[test]
+    fn location_optional_service_accepts_no_location() {
+        let manifest = manifest();
+        let draft = RequestDraft {
+            service_code: "noise".into(),
+            ..RequestDraft::default()
+        };
+        assert!(validate(&manifest, &draft, Locale::En).is_ok());
+    }
+
+    #[test]
+    fn description_limit_counts_characters() {
+        let manifest = manifest();
+        let mut at_limit = draft("sources", &["music"]);
+        at_limit.description = Some("é".repeat(MAX_DESCRIPTION_CHARS));
+        assert!(validate(&manifest, &at_limit, Locale::En).is_ok());
+
+        at_limit.description = Some("é".repeat(MAX_DESCRIPTION_CHARS + 1));
+        assert_eq!(invalid_field(validate(&manifest, &at_limit, Locale::En)), "description");
+    }
+
+    #[test]
+    fn unknown_service_is_its_own_error() {
+        let manifest = manifest();
+        let result = validate(&manifest, &draft("sources", &["music"]).with_code("Noise"), Locale::En);
+        assert!(matches!(result, Err(IntakeError::UnknownService { code }) if code == "Noise"));
+    }
+
+    impl RequestDraft {
+        fn with_code(mut self, code: &str) -> RequestDraft {
+            self.service_code = code.into();
+            self
+        }
+    }
+}
