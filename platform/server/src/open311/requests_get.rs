@@ -131,8 +131,8 @@ pub fn build_query(params: &Params, now: DateTime<Utc>) -> Result<RequestQuery, 
 }
 
 /// Applies `start_date` and `end_date` together (an AND range) on the
-/// requested time. One alone extends 90 days from it; neither gives the last
-/// 90 days, unless an `updated_*` filter already bounds the search.
+/// requested time. One alone extends at most 90 days from it; neither gives
+/// the last 90 days, unless an `updated_*` filter already bounds the search.
 pub fn requested_window(
     params: &Params,
     now: DateTime<Utc>,
@@ -152,6 +152,9 @@ pub fn requested_window(
             format!("start_date to end_date spans more than {MAX_SPAN_DAYS} days; query in smaller windows"),
         )),
         (Some(start), Some(end)) => Ok((Some(start), Some(end))),
+        // Up to now when that is within the span, so a link built a moment
+        // ago from a start date still finds the newest requests.
+        (Some(start), None) if start + span > now => Ok((Some(start), None)),
         (Some(start), None) => Ok((Some(start), Some(start + span))),
         (None, Some(end)) => Ok((Some(end - span), Some(end))),
         (None, None) if has_update_filter => Ok((None, None)),

@@ -79,8 +79,10 @@ fn round_hundredths(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
 
+/// Writes an instant in UTC with its fractional seconds, so a link's range
+/// ends exactly where the figure's range did.
 fn format_instant(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 /// Builds GET requests URLs over the same jurisdiction and date range.
