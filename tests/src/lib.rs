@@ -14,6 +14,8 @@
 //! cargo builds it before the integration tests, and the [`civic311_bin!`]
 //! macro expands to its path inside a test, where the variable is set.
 
+pub mod simulators;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -200,7 +200,7 @@ mod tests {
             ("To", "+18005551212"),
         ]);
 
-        let signature = sign(TOKEN, "https://example.com/myapp.php?foo=1&bar=2", &params);
+        let signature = sign(TOKEN, "https://mycompany.com/myapp.php?foo=1&bar=2", &params);
 
         assert_eq!(signature, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
     }
