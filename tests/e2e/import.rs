@@ -255,6 +255,49 @@ async fn second_import_changes_nothing() {
     assert_eq!(snapshot(&tenant).await, before);
 }
 
+#[tokio::test]
+async fn reroute_runs_boston_router() {
+    let database = TestDatabase::create().await;
+    let (state, tenant) = boston(&database).await;
+    let options = ImportOptions { reroute: true, show_progress: false };
+
+    let report = import_requests(&state, &tenant, &boston_mapping(), &boston_sample(), options)
+        .await
+        .unwrap();
+    assert_eq!(report.inserted, SAMPLE_ROWS, "{report}");
+
+    // The plugin decided every request: one `routed` entry after `imported`,
+    // and no fallback to the default department.
+    for row in expected_requests() {
+        let history = tenant.store.history(&row.source_id).await.unwrap();
+        let kinds: Vec<HistoryKind> = history.iter().map(|event| event.kind).collect();
+        assert_eq!(kinds.first(), Some(&HistoryKind::Imported), "{} history {kinds:?}", row.source_id);
+        assert_eq!(kinds.iter().filter(|kind| **kind == HistoryKind::Routed).count(), 1, "{} history {kinds:?}", row.source_id);
+        assert!(!kinds.contains(&HistoryKind::RoutingFailed), "{} history {kinds:?}", row.source_id);
+    }
+
+    // Needle Pickup: the router's high priority and queue, and a due time
+    // from the service's one-calendar-day SLA (January, so no DST change).
+    let needle = tenant.store.request("101004130437").await.unwrap().unwrap();
+    assert_eq!(needle.department, "GEN_");
+    assert_eq!(needle.priority, civic311_domain::Priority::High);
+    assert_eq!(needle.queue.as_deref(), Some("GEN_Needle_Pickup"));
+    assert_eq!(needle.expected_at, Some(needle.requested_at + chrono::Duration::days(1)));
+
+    // The city sent this PWD Graffiti to BTDT; with no surface answer and a
+    // title that names neither a signal nor a bike lane, the router keeps it
+    // with Public Works.
+    let graffiti = tenant.store.request("101004113934").await.unwrap().unwrap();
+    assert_eq!(graffiti.department, "PWDx");
+    assert_eq!(graffiti.queue.as_deref(), Some("PWDx_Graffiti"));
+
+    let again = import_requests(&state, &tenant, &boston_mapping(), &boston_sample(), options)
+        .await
+        .unwrap();
+    assert_eq!(again.already_present, SAMPLE_ROWS, "{again}");
+    assert_eq!(again.inserted, 0, "{again}");
+}
+
 /// Writes `rows` under the Boston export header to a temporary file.
 fn boston_csv(rows: &[&str]) -> tempfile::NamedTempFile {
     let header = std::fs::read_to_string(boston_sample())
