@@ -217,7 +217,8 @@ async fn serve_answers_healthz_and_stops_on_sigterm() {
     let bind = format!("127.0.0.1:{port}");
 
     let mut child = Command::new(civic311_bin!())
-        .args(["serve", "--bind", &bind, "--tenants", tenants_dir().to_str().expect("UTF-8 path")])
+        .args(["--log-format", "json", "serve", "--bind", &bind])
+        .args(["--tenants", tenants_dir().to_str().expect("UTF-8 path")])
         .env("DATABASE_URL", &database.url)
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
@@ -252,7 +253,17 @@ async fn serve_answers_healthz_and_stops_on_sigterm() {
     assert!(healthy, "serve never answered /healthz:\n{log}");
     assert!(sent.success());
     assert!(output.status.success(), "serve exited with {:?}:\n{log}", output.status);
-    assert!(log.contains("civic311 server started"), "{log}");
-    assert!(log.contains("SIGTERM received"), "{log}");
-    assert!(log.contains("civic311 server stopped"), "{log}");
+    let events: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("log line is not JSON ({error}): {line}")))
+        .collect();
+    let message = |text: &str| events.iter().find(|event| event["fields"]["message"] == text).cloned();
+
+    let started = message("civic311 server started").unwrap_or_else(|| panic!("no start line in:\n{log}"));
+    assert_eq!(started["fields"]["bind"], bind.as_str());
+    assert!(started["fields"]["backend"].is_string(), "{started}");
+    let tenants = started["fields"]["tenants"].as_str().unwrap_or("");
+    assert!(tenants.contains("boston") && tenants.contains("haverhill"), "{started}");
+    assert!(message("SIGTERM received; draining in-flight requests").is_some(), "{log}");
+    assert!(message("civic311 server stopped").is_some(), "{log}");
 }

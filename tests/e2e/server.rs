@@ -450,3 +450,31 @@ async fn request_id_is_echoed_or_generated() {
 
     server.stop().await.expect("the server stops cleanly");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reapplied_tenant_replaces_its_context() {
+    let folder = tempfile::tempdir().expect("temporary tenants folder");
+    let haverhill = civic311_tests::copy_tenant(&civic311_tests::tenants_dir().join("haverhill"), folder.path());
+    civic311_tests::copy_tenant(&civic311_tests::tenants_dir().join("boston"), folder.path());
+    let server = TestServer::start_with_tenants(folder.path()).await;
+    let before = server.tenant("haverhill");
+    let boston_before = server.tenant("boston");
+
+    let tenant_file = haverhill.join("tenant.toml");
+    let text = std::fs::read_to_string(&tenant_file).expect("read tenant.toml");
+    std::fs::write(&tenant_file, text.replace("name = \"City of Haverhill\"", "name = \"City of Haverhill, MA\""))
+        .expect("write tenant.toml");
+    let state = &server.state;
+    let applied = civic311_server::tenants::apply_dir(&state.store, &state.plugins, &state.tenants, &haverhill)
+        .await
+        .expect("the changed manifest applies");
+
+    assert_eq!(applied.outcome, civic311_store::ApplyOutcome::Updated);
+    let after = server.tenant("haverhill");
+    assert_eq!(after.manifest.name, "City of Haverhill, MA");
+    assert_eq!(after.id, before.id);
+    assert!(after.router.is_some(), "the router plugin is loaded again");
+    assert_eq!(before.manifest.name, "City of Haverhill", "a request in flight keeps its snapshot");
+    assert!(std::sync::Arc::ptr_eq(&boston_before, &server.tenant("boston")), "Boston's context is untouched");
+    assert_eq!(server.state.tenants.by_jurisdiction("haverhillma.gov").map(|tenant| tenant.manifest.name.clone()).as_deref(), Some("City of Haverhill, MA"));
+}
