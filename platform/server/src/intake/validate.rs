@@ -1,5 +1,5 @@
 //! Checks of a draft against the tenant's service definition. Each failure
-//! names the field and tells, in the caller's locale, what to change.
+//! names the field and, in the caller's locale, the change to make.
 
 use chrono::DateTime;
 use civic311_domain::manifest::{AttributeSpec, BoundingBox, Datatype, ServiceSpec, TenantManifest};
