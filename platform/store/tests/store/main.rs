@@ -2,6 +2,7 @@
 //! or a new PostgreSQL database per test when `TEST_DATABASE_URL` is set.
 
 mod api_keys;
+mod boston_sample;
 mod common;
 mod create;
 mod duplicates;
