@@ -96,6 +96,27 @@ async fn broken_telephony_table_exits_2() {
 }
 
 #[tokio::test]
+async fn serve_with_broken_manifest_exits_2() {
+    let database = TestDatabase::create().await;
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let boston = copy_tenant(&tenants_dir().join("boston"), folder.path());
+    let services_file = boston.join("services.toml");
+    let text = std::fs::read_to_string(&services_file).expect("read services.toml");
+    std::fs::write(&services_file, text.replacen("department = \"PWDx\"", "department = \"PWD\"", 1))
+        .expect("write services.toml");
+
+    let output = civic311(
+        &database.url,
+        &["serve", "--bind", "127.0.0.1:0", "--tenants", folder.path().to_str().expect("UTF-8 path")],
+    );
+
+    assert_eq!(output.status.code(), Some(2), "stderr: {}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains(services_file.to_str().expect("UTF-8 path")), "{message}");
+    assert!(message.contains(".department`"), "{message}");
+}
+
+#[tokio::test]
 async fn missing_manifest_folder_exits_2() {
     let database = TestDatabase::create().await;
     let folder = tempfile::tempdir().expect("temporary folder");
