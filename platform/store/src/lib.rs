@@ -50,6 +50,7 @@ pub struct TenantStore {
 }
 
 impl TenantStore {
+    /// Returns the tenant whose rows this handle reads and writes.
     pub fn tenant_id(&self) -> TenantId {
         self.tenant
     }

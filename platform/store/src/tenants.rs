@@ -56,6 +56,7 @@ impl Store {
         rows.into_iter().map(decode_tenant).collect()
     }
 
+    /// Finds the tenant with the slug used in URLs and commands.
     pub async fn tenant_by_slug(&self, slug: &str) -> Result<Option<TenantRecord>, StoreError> {
         let row = tenant::Entity::find()
             .filter(tenant::Column::Slug.eq(slug))

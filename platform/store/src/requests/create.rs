@@ -90,7 +90,12 @@ impl TenantStore {
         tracing::warn!(tenant.id = self.tenant.0, error = %error, "service request insert hit a unique key");
         Err(StoreError::Conflict {
             entity: SERVICE_REQUEST,
-            id: new.public_id.clone().or_else(|| new.source_id.clone()).unwrap_or_default(),
+            id: new
+                .public_id
+                .clone()
+                .or_else(|| new.source_id.clone())
+                .or_else(|| new.idempotency_key.clone())
+                .unwrap_or_else(|| "(new request)".to_string()),
         })
     }
 
@@ -108,7 +113,7 @@ impl TenantStore {
         };
         let token = new.with_token.then(random_token);
 
-        let row = new_request_row(self.tenant, new, public_id, token).insert(&txn).await?;
+        let row = new_request_row(self.tenant, new, public_id, token)?.insert(&txn).await?;
         insert_photos(&txn, self.tenant, row.id, new).await?;
         for event in &new.history {
             insert_history(&txn, self.tenant, row.id, event).await?;
@@ -192,10 +197,12 @@ fn new_request_row(
     new: &NewServiceRequest,
     public_id: String,
     token: Option<String>,
-) -> service_request::ActiveModel {
-    let attributes_json = serde_json::to_string(&new.attributes).unwrap_or_else(|_| "[]".into());
+) -> Result<service_request::ActiveModel, StoreError> {
+    let attributes_json = serde_json::to_string(&new.attributes).map_err(|error| {
+        StoreError::Invalid(format!("attributes of the {} request cannot be stored as JSON: {error}", new.service_code))
+    })?;
 
-    service_request::ActiveModel {
+    Ok(service_request::ActiveModel {
         tenant_id: Set(tenant.0),
         public_id: Set(public_id),
         token: Set(token),
@@ -233,7 +240,7 @@ fn new_request_row(
         parent_request_id: Set(None),
         photo_count: Set(i32::try_from(new.photos.len()).unwrap_or(i32::MAX)),
         ..Default::default()
-    }
+    })
 }
 
 async fn insert_photos(
