@@ -2,7 +2,11 @@
 //! [`TestServer`]: real HTTP requests to `/open311/v2`, form and multipart
 //! bodies, and a small reader for the XML replies.
 
-#![allow(dead_code, unused_imports, reason = "each test binary uses a different part of this module")]
+#![allow(
+    dead_code,
+    unused_imports,
+    reason = "each test binary uses a different part of this module"
+)]
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -10,7 +14,7 @@ use std::path::Path;
 use civic311_server::app::AppState;
 use civic311_store::HistoryEvent;
 use civic311_tests::TestServer;
-use reqwest::header::{HeaderMap, CONTENT_TYPE};
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
@@ -44,7 +48,8 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|error| panic!("reply is not JSON ({error}): {}", self.body))
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|error| panic!("reply is not JSON ({error}): {}", self.body))
     }
 }
 
@@ -74,7 +79,11 @@ impl Api {
         if let Some(key) = keys.get(jurisdiction_id) {
             return key.clone();
         }
-        let tenant = self.state.tenants.by_jurisdiction(jurisdiction_id).expect("tenant is loaded");
+        let tenant = self
+            .state
+            .tenants
+            .by_jurisdiction(jurisdiction_id)
+            .expect("tenant is loaded");
         let secret = self.server.api_key(&tenant.manifest.slug).await;
         keys.insert(jurisdiction_id.to_string(), secret.clone());
         secret
@@ -82,8 +91,16 @@ impl Api {
 
     /// Reads a request's full history straight from the store.
     pub async fn history(&self, jurisdiction_id: &str, request_id: &str) -> Vec<HistoryEvent> {
-        let tenant = self.state.tenants.by_jurisdiction(jurisdiction_id).expect("tenant is loaded");
-        tenant.store.history(request_id).await.expect("read history")
+        let tenant = self
+            .state
+            .tenants
+            .by_jurisdiction(jurisdiction_id)
+            .expect("tenant is loaded");
+        tenant
+            .store
+            .history(request_id)
+            .await
+            .expect("read history")
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -99,11 +116,23 @@ impl Api {
     }
 
     pub async fn get_absolute(&self, url: &str) -> Reply {
-        read(self.client.get(url).send().await.expect("GET reaches the server")).await
+        read(
+            self.client
+                .get(url)
+                .send()
+                .await
+                .expect("GET reaches the server"),
+        )
+        .await
     }
 
     /// POSTs an `application/x-www-form-urlencoded; charset=utf-8` body.
-    pub async fn post_form(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Reply {
+    pub async fn post_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let body = form
             .iter()
             .map(|(name, value)| format!("{}={}", form_encode(name), form_encode(value)))
@@ -112,7 +141,10 @@ impl Api {
         let mut request = self
             .client
             .post(format!("{}/{path}", self.base))
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded; charset=utf-8")
+            .header(
+                CONTENT_TYPE,
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )
             .body(body);
         for (name, value) in headers {
             request = request.header(*name, *value);
@@ -122,7 +154,12 @@ impl Api {
 
     /// POSTs a `multipart/form-data` body with text fields and files given
     /// as (part name, file name, content type, bytes).
-    pub async fn post_multipart(&self, path: &str, fields: &[(&str, &str)], files: &[(&str, &str, &str, &[u8])]) -> Reply {
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &str, &[u8])],
+    ) -> Reply {
         const BOUNDARY: &str = "civic311-test-boundary-7f3a";
         let mut body: Vec<u8> = Vec::new();
         for (name, value) in fields {
@@ -146,7 +183,10 @@ impl Api {
         let response = self
             .client
             .post(format!("{}/{path}", self.base))
-            .header(CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
+            .header(
+                CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
             .body(body)
             .send()
             .await
@@ -161,7 +201,9 @@ fn form_encode(text: &str) -> String {
     let mut encoded = String::new();
     for byte in text.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => encoded.push(byte as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                encoded.push(byte as char)
+            }
             b' ' => encoded.push('+'),
             other => encoded.push_str(&format!("%{other:02X}")),
         }
@@ -172,9 +214,18 @@ fn form_encode(text: &str) -> String {
 async fn read(response: reqwest::Response) -> Reply {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let content_type = headers.get(CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("").to_string();
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let body = response.text().await.expect("reply body is text");
-    Reply { status, content_type, headers, body }
+    Reply {
+        status,
+        content_type,
+        headers,
+        body,
+    }
 }
 
 /// Returns the unescaped text of every `<tag>…</tag>` element, in order.

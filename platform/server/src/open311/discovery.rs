@@ -3,9 +3,9 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 
+use super::Call;
 use super::errors::Open311Error;
 use super::format::{Document, Format, Node, Record};
-use super::Call;
 
 /// Date of the last change to the shape of this API; clients compare it to
 /// notice changes, so bump it with every change to fields or endpoints.
@@ -26,12 +26,20 @@ pub async fn discovery(call: &Call) -> Result<Response, Open311Error> {
         .as_ref()
         .and_then(|tenant| tenant.manifest.contact.clone())
         .unwrap_or_else(|| String::from("Contact the 311 center of your city."));
-    let key_service = match tenant.as_ref().and_then(|tenant| tenant.manifest.portal_url.clone()) {
-        Some(portal) => format!("API keys are issued by the city's 311 administrators; ask through {portal}"),
+    let key_service = match tenant
+        .as_ref()
+        .and_then(|tenant| tenant.manifest.portal_url.clone())
+    {
+        Some(portal) => {
+            format!("API keys are issued by the city's 311 administrators; ask through {portal}")
+        }
         None => String::from("API keys are issued by the city's 311 administrators."),
     };
 
-    let formats = [Format::Xml, Format::Json].into_iter().map(|format| Node::from(format.mime_type())).collect();
+    let formats = [Format::Xml, Format::Json]
+        .into_iter()
+        .map(|format| Node::from(format.mime_type()))
+        .collect();
     let endpoint = Record::new()
         .field("specification", SPECIFICATION)
         .field("url", call.base_url())

@@ -11,7 +11,7 @@ use crate::intake::IntakeError;
 /// the body's `code` repeats that status.
 #[derive(Debug, thiserror::Error)]
 pub enum Open311Error {
-    /// 400. GeoReport v2 lists "jurisdiction_id was not provided" under 400
+    /// Status 400. GeoReport v2 lists "jurisdiction_id was not provided" under 400
     /// and "not found" under 404, so a missing id is 400 here.
     #[error(
         "jurisdiction_id is missing; this server hosts several jurisdictions ({known}), \
@@ -19,44 +19,60 @@ pub enum Open311Error {
     )]
     JurisdictionRequired { known: String },
 
-    /// 404.
-    #[error("jurisdiction_id '{0}' not found; GET discovery or ask the city for its jurisdiction id")]
+    /// Status 404.
+    #[error(
+        "jurisdiction_id '{0}' not found; GET discovery or ask the city for its jurisdiction id"
+    )]
     UnknownJurisdiction(String),
 
-    /// 404.
-    #[error("service_code '{code}' not found for jurisdiction {jurisdiction}; GET services lists the codes")]
+    /// Status 404.
+    #[error(
+        "service_code '{code}' not found for jurisdiction {jurisdiction}; GET services lists the codes"
+    )]
     ServiceNotFound { code: String, jurisdiction: String },
 
-    /// 404.
+    /// Status 404.
     #[error("service_request_id '{id}' not found for jurisdiction {jurisdiction}")]
     RequestNotFound { id: String, jurisdiction: String },
 
-    /// 404.
+    /// Status 404.
     #[error("token '{token}' not found for jurisdiction {jurisdiction}")]
     TokenNotFound { token: String, jurisdiction: String },
 
-    /// 404.
-    #[error("photo {index} of service request '{request_id}' not found for jurisdiction {jurisdiction}")]
-    PhotoNotFound { request_id: String, index: String, jurisdiction: String },
+    /// Status 404.
+    #[error(
+        "photo {index} of service request '{request_id}' not found for jurisdiction {jurisdiction}"
+    )]
+    PhotoNotFound {
+        request_id: String,
+        index: String,
+        jurisdiction: String,
+    },
 
-    /// 404: an unknown endpoint, or a suffix other than `.json` or `.xml`.
-    #[error("'{path}' is not an Open311 resource; use discovery, services, requests or tokens with .json or .xml")]
+    /// Status 404: an unknown endpoint, or a suffix other than `.json` or `.xml`.
+    #[error(
+        "'{path}' is not an Open311 resource; use discovery, services, requests or tokens with .json or .xml"
+    )]
     ResourceNotFound { path: String },
 
-    /// 403.
-    #[error("api_key is missing; POST requests need the api_key the city issued to your application")]
+    /// Status 403.
+    #[error(
+        "api_key is missing; POST requests need the api_key the city issued to your application"
+    )]
     ApiKeyMissing,
 
-    /// 403.
-    #[error("api_key is invalid for jurisdiction {jurisdiction}; check the key or ask the city for a new one")]
+    /// Status 403.
+    #[error(
+        "api_key is invalid for jurisdiction {jurisdiction}; check the key or ask the city for a new one"
+    )]
     ApiKeyInvalid { jurisdiction: String },
 
-    /// 400: a parameter or form field that is missing or malformed; the
+    /// Status 400: a parameter or form field that is missing or malformed; the
     /// message starts with the parameter's name.
     #[error("{name}: {problem}")]
     InvalidParameter { name: String, problem: String },
 
-    /// 500: the cause is logged and the client gets a generic description.
+    /// Status 500: the cause is logged and the client gets a generic description.
     /// GeoReport v2 files back-end failures under 400, but a 5xx keeps them
     /// visible to monitoring and tells clients that a retry may work.
     #[error("internal error: {0}")]
@@ -65,7 +81,10 @@ pub enum Open311Error {
 
 impl Open311Error {
     pub fn invalid(name: impl Into<String>, problem: impl Into<String>) -> Open311Error {
-        Open311Error::InvalidParameter { name: name.into(), problem: problem.into() }
+        Open311Error::InvalidParameter {
+            name: name.into(),
+            problem: problem.into(),
+        }
     }
 
     pub fn internal(cause: impl std::fmt::Display) -> Open311Error {
@@ -83,7 +102,9 @@ impl Open311Error {
             | Open311Error::TokenNotFound { .. }
             | Open311Error::PhotoNotFound { .. }
             | Open311Error::ResourceNotFound { .. } => StatusCode::NOT_FOUND,
-            Open311Error::ApiKeyMissing | Open311Error::ApiKeyInvalid { .. } => StatusCode::FORBIDDEN,
+            Open311Error::ApiKeyMissing | Open311Error::ApiKeyInvalid { .. } => {
+                StatusCode::FORBIDDEN
+            }
             Open311Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -105,7 +126,8 @@ impl Open311Error {
         let error = Record::new()
             .field("code", u32::from(status.as_u16()))
             .field("description", description);
-        Document::new("errors", Node::list("error", vec![error.into()])).into_response(format, status)
+        Document::new("errors", Node::list("error", vec![error.into()]))
+            .into_response(format, status)
     }
 }
 
@@ -119,7 +141,10 @@ impl Open311Error {
                 code,
                 jurisdiction: jurisdiction.to_string(),
             },
-            IntakeError::InvalidField { field, problem } => Open311Error::InvalidParameter { name: field, problem },
+            IntakeError::InvalidField { field, problem } => Open311Error::InvalidParameter {
+                name: field,
+                problem,
+            },
             IntakeError::Store(error) => Open311Error::internal(error),
         }
     }
@@ -143,7 +168,12 @@ mod tests {
             "errors",
             Node::list(
                 "error",
-                vec![Record::new().field("code", 400u32).field("description", error.to_string()).into()],
+                vec![
+                    Record::new()
+                        .field("code", 400u32)
+                        .field("description", error.to_string())
+                        .into(),
+                ],
             ),
         );
 
@@ -158,7 +188,10 @@ mod tests {
     fn api_key_errors_are_forbidden() {
         assert_eq!(Open311Error::ApiKeyMissing.status(), StatusCode::FORBIDDEN);
         assert_eq!(
-            Open311Error::ApiKeyInvalid { jurisdiction: "cityofboston.gov".into() }.status(),
+            Open311Error::ApiKeyInvalid {
+                jurisdiction: "cityofboston.gov".into()
+            }
+            .status(),
             StatusCode::FORBIDDEN
         );
     }

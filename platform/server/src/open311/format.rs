@@ -1,12 +1,12 @@
 //! Reply formats and the document tree both are written from.
 //!
 //! The path suffix alone picks the format (`requests.json`, `requests.xml`);
-//! the `Accept` header is ignored, as GeoReport v2 asks. Handlers build one
+//! the `Accept` header is ignored, as GeoReport v2 specifies. Handlers build one
 //! [`Document`] and it is written as XML, or as JSON after the "Spark
 //! convention": scalars stay scalars and only repeated elements (a [`Node::List`])
 //! become arrays, so a list of one is still an array and a scalar never is.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
@@ -42,7 +42,9 @@ impl Format {
 /// the name before the last dot and the format its suffix names. Anything
 /// else, including a missing suffix, is a resource that does not exist.
 pub fn split_suffix(segment: &str) -> Result<(&str, Format), Open311Error> {
-    let not_found = || Open311Error::ResourceNotFound { path: segment.to_string() };
+    let not_found = || Open311Error::ResourceNotFound {
+        path: segment.to_string(),
+    };
     let (name, suffix) = segment.rsplit_once('.').ok_or_else(not_found)?;
     let format = match suffix {
         "json" => Format::Json,
@@ -63,7 +65,10 @@ pub enum Node {
     Record(Record),
     /// A repeated element: XML writes each item as `<item>` inside the
     /// list's element, JSON writes an array (also for zero or one item).
-    List { item: &'static str, items: Vec<Node> },
+    List {
+        item: &'static str,
+        items: Vec<Node>,
+    },
 }
 
 impl Node {
@@ -155,7 +160,10 @@ pub struct Document {
 
 impl Document {
     pub fn new(root: &'static str, body: impl Into<Node>) -> Document {
-        Document { root, body: body.into() }
+        Document {
+            root,
+            body: body.into(),
+        }
     }
 
     /// Writes the document in `format`.
@@ -178,9 +186,10 @@ impl Document {
     pub fn into_response(self, format: Format, status: StatusCode) -> Response {
         let body = self.render(format);
         let mut response = (status, body).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        );
         response
     }
 }
@@ -224,7 +233,9 @@ fn write_json(out: &mut String, node: &Node) {
 fn write_xml(writer: &mut XmlWriter, name: &str, node: &Node) {
     match node {
         Node::Text(text) => writer.text_element(name, text),
-        Node::Number(number) if number.is_finite() => writer.text_element(name, &number.to_string()),
+        Node::Number(number) if number.is_finite() => {
+            writer.text_element(name, &number.to_string())
+        }
         Node::Number(_) => writer.text_element(name, ""),
         Node::Integer(number) => writer.text_element(name, &number.to_string()),
         Node::Bool(flag) => writer.text_element(name, if *flag { "true" } else { "false" }),
@@ -260,8 +271,14 @@ mod tests {
 
     #[test]
     fn suffix_picks_format_after_last_dot() {
-        assert_eq!(split_suffix("requests.json").unwrap(), ("requests", Format::Json));
-        assert_eq!(split_suffix("street light.out.xml").unwrap(), ("street light.out", Format::Xml));
+        assert_eq!(
+            split_suffix("requests.json").unwrap(),
+            ("requests", Format::Json)
+        );
+        assert_eq!(
+            split_suffix("street light.out.xml").unwrap(),
+            ("street light.out", Format::Xml)
+        );
         assert!(split_suffix("requests").is_err());
         assert!(split_suffix("requests.csv").is_err());
     }
@@ -285,9 +302,14 @@ mod tests {
 
     #[test]
     fn json_escapes_text_and_keeps_field_order() {
-        let record = Record::new().field("z", "say \"hi\"\n").field("a", Node::Number(f64::NAN));
+        let record = Record::new()
+            .field("z", "say \"hi\"\n")
+            .field("a", Node::Number(f64::NAN));
 
-        assert_eq!(Document::new("r", record).render(Format::Json), r#"{"z":"say \"hi\"\n","a":null}"#);
+        assert_eq!(
+            Document::new("r", record).render(Format::Json),
+            r#"{"z":"say \"hi\"\n","a":null}"#
+        );
     }
 
     #[test]
@@ -295,6 +317,10 @@ mod tests {
         let document = Document::new("services", Node::list("service", Vec::new()));
 
         assert_eq!(document.render(Format::Json), "[]");
-        assert!(document.render(Format::Xml).ends_with("<services></services>"));
+        assert!(
+            document
+                .render(Format::Xml)
+                .ends_with("<services></services>")
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! GET `media/{service_request_id}/{n}`: photos uploaded with a request.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::errors::Open311Error;
@@ -31,15 +31,33 @@ async fn load(call: &Call, request_id: &str, index: &str) -> Result<Response, Op
         index: index.to_string(),
         jurisdiction: tenant.manifest.jurisdiction_id.clone(),
     };
-    let number = index.parse::<u32>().ok().filter(|number| *number >= 1).ok_or_else(not_found)?;
-    let photo = tenant.store.photo(request_id, number).await?.ok_or_else(not_found)?;
+    let number = index
+        .parse::<u32>()
+        .ok()
+        .filter(|number| *number >= 1)
+        .ok_or_else(not_found)?;
+    let photo = tenant
+        .store
+        .photo(request_id, number)
+        .await?
+        .ok_or_else(not_found)?;
 
-    let content_type = HeaderValue::from_str(&photo.content_type)
-        .map_err(|_| Open311Error::internal(format!("stored photo has an invalid content type '{}'", photo.content_type)))?;
+    let content_type = HeaderValue::from_str(&photo.content_type).map_err(|_| {
+        Open311Error::internal(format!(
+            "stored photo has an invalid content type '{}'",
+            photo.content_type
+        ))
+    })?;
     let mut response = (StatusCode::OK, photo.bytes).into_response();
     let response_headers = response.headers_mut();
     response_headers.insert(header::CONTENT_TYPE, content_type);
-    response_headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    response_headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response_headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
     Ok(response)
 }

@@ -20,11 +20,11 @@ mod xml;
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, Request, State};
-use axum::http::{header, HeaderMap};
+use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use civic311_domain::Locale;
 
 use crate::app::AppState;
@@ -65,12 +65,24 @@ pub(crate) use params::Params;
 impl Call {
     fn new(state: AppState, format: Format, query: Option<String>, headers: HeaderMap) -> Call {
         let params = Params::parse(query.as_deref().unwrap_or(""));
-        Call { state, format, params, headers }
+        Call {
+            state,
+            format,
+            params,
+            headers,
+        }
     }
 
-    /// Finds the tenant `jurisdiction_id` names. Without it, the only tenant
-    /// answers, and a server with several tenants rejects the call.
+    /// Finds the tenant `jurisdiction_id` names and records its id on the
+    /// request's span. Without the parameter, a server with one tenant uses
+    /// it and a server with several rejects the call.
     pub fn tenant(&self) -> Result<Arc<TenantContext>, Open311Error> {
+        let tenant = self.find_tenant()?;
+        tracing::Span::current().record("tenant.id", tenant.id.0);
+        Ok(tenant)
+    }
+
+    fn find_tenant(&self) -> Result<Arc<TenantContext>, Open311Error> {
         if let Some(jurisdiction_id) = self.params.get("jurisdiction_id") {
             return self
                 .state
@@ -96,7 +108,10 @@ impl Call {
     /// locales are chosen.
     pub fn locale(&self, tenant: &TenantContext) -> Locale {
         let offered = &tenant.manifest.locales;
-        let header = self.headers.get(header::ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok());
+        let header = self
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|value| value.to_str().ok());
         [self.params.get("locale"), header]
             .into_iter()
             .flatten()
@@ -111,7 +126,10 @@ impl Call {
         let origin = match std::env::var(PUBLIC_URL_VAR) {
             Ok(url) if !url.trim().is_empty() => url.trim().trim_end_matches('/').to_string(),
             _ => {
-                let host = self.headers.get(header::HOST).and_then(|value| value.to_str().ok());
+                let host = self
+                    .headers
+                    .get(header::HOST)
+                    .and_then(|value| value.to_str().ok());
                 format!("http://{}", host.unwrap_or("localhost"))
             }
         };

@@ -12,7 +12,9 @@ impl Params {
     /// Decodes an `application/x-www-form-urlencoded` string, such as a query
     /// string or a POST body. `+` is a space and `%XX` a UTF-8 byte.
     pub fn parse(encoded: &str) -> Params {
-        let pairs = url::form_urlencoded::parse(encoded.as_bytes()).into_owned().collect();
+        let pairs = url::form_urlencoded::parse(encoded.as_bytes())
+            .into_owned()
+            .collect();
         Params { pairs }
     }
 
@@ -42,7 +44,9 @@ impl Params {
     }
 
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(name, value)| (name.as_str(), value.as_str()))
+        self.pairs
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
     }
 }
 
@@ -63,6 +67,9 @@ mod tests {
     fn lists_split_at_commas_and_keep_inner_spaces() {
         let params = Params::parse("service_code=171,%20street%20light%20,180&service_code=190");
 
-        assert_eq!(params.list("service_code"), ["171", "street light", "180", "190"]);
+        assert_eq!(
+            params.list("service_code"),
+            ["171", "street light", "180", "190"]
+        );
     }
 }

@@ -7,14 +7,18 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use civic311_domain::{Locale, Status};
 use civic311_store::{HistoryEvent, ServiceRequest, Visibility};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::format::{Node, Record};
 use crate::tenants::TenantContext;
 
 /// Characters percent-encoded in a path segment or query value: all but
 /// the RFC 3986 unreserved characters.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Percent-encodes an opaque id or code for a URL path segment or query value.
 pub fn encode_component(value: &str) -> String {
@@ -33,7 +37,8 @@ impl RequestView<'_> {
     /// Writes `at` in the tenant's time zone with its offset, such as
     /// `2022-01-21T13:47:00-05:00`.
     pub fn instant(&self, at: DateTime<Utc>) -> String {
-        at.with_timezone(&self.tenant.calendar.time_zone).to_rfc3339_opts(SecondsFormat::Secs, true)
+        at.with_timezone(&self.tenant.calendar.time_zone)
+            .to_rfc3339_opts(SecondsFormat::Secs, true)
     }
 
     /// Returns the public URL of photo `index` (from 1) of a request.
@@ -80,10 +85,16 @@ impl RequestView<'_> {
             .field("service_name", self.service_name(request))
             .field("service_code", request.service_code.as_str())
             .field("description", request.description.as_str())
-            .field("agency_responsible", self.department_name(&request.department))
+            .field(
+                "agency_responsible",
+                self.department_name(&request.department),
+            )
             .field("requested_datetime", self.instant(request.requested_at))
             .field("updated_datetime", self.instant(updated))
-            .optional("expected_datetime", request.expected_at.map(|at| self.instant(at)))
+            .optional(
+                "expected_datetime",
+                request.expected_at.map(|at| self.instant(at)),
+            )
             .optional("address", request.address.as_deref())
             .optional("address_id", request.address_id.as_deref())
             .optional("zipcode", request.zipcode.as_deref())
@@ -108,7 +119,10 @@ impl RequestView<'_> {
             .field("department", request.department.as_str())
             .field("priority", request.priority.as_str())
             .optional("queue", request.queue.as_deref())
-            .optional("parent_service_request_id", request.parent_request_id.as_deref())
+            .optional(
+                "parent_service_request_id",
+                request.parent_request_id.as_deref(),
+            )
             .field("duplicate", request.parent_request_id.is_some())
             .field("photos", Node::list("photo", photos))
     }
@@ -154,7 +168,11 @@ fn attributes(request: &ServiceRequest) -> Node {
         .attributes
         .iter()
         .map(|answer| {
-            let values = answer.values.iter().map(|value| Node::from(value.as_str())).collect();
+            let values = answer
+                .values
+                .iter()
+                .map(|value| Node::from(value.as_str()))
+                .collect();
             Record::new()
                 .field("code", answer.code.as_str())
                 .field("values", Node::list("value", values))
@@ -170,7 +188,10 @@ mod tests {
 
     #[test]
     fn component_encoding_keeps_unreserved_characters() {
-        assert_eq!(encode_component("street light/out 7"), "street%20light%2Fout%207");
+        assert_eq!(
+            encode_component("street light/out 7"),
+            "street%20light%2Fout%207"
+        );
         assert_eq!(encode_component("a-b_c.d~e"), "a-b_c.d~e");
     }
 }

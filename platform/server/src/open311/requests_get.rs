@@ -32,10 +32,15 @@ pub async fn list(call: &Call) -> Result<Response, Open311Error> {
     let extensions = extensions_requested(&call.params)?;
 
     let page = tenant.store.query_requests(&query).await?;
-    let view = RequestView { tenant: &tenant, locale: call.locale(&tenant), base_url: call.base_url() };
+    let view = RequestView {
+        tenant: &tenant,
+        locale: call.locale(&tenant),
+        base_url: call.base_url(),
+    };
     let body = render_requests(&view, &tenant, &page.items, extensions).await?;
 
-    let mut response = Document::new("service_requests", body).into_response(call.format, StatusCode::OK);
+    let mut response =
+        Document::new("service_requests", body).into_response(call.format, StatusCode::OK);
     let total_pages = page.total.div_ceil(page.page_size.max(1));
     let headers = [
         ("page-totalsize", page.total),
@@ -44,7 +49,9 @@ pub async fn list(call: &Call) -> Result<Response, Open311Error> {
         ("page-size", page.page_size),
     ];
     for (name, value) in headers {
-        response.headers_mut().insert(HeaderName::from_static(name), HeaderValue::from(value));
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(name), HeaderValue::from(value));
     }
     Ok(response)
 }
@@ -53,12 +60,20 @@ pub async fn list(call: &Call) -> Result<Response, Open311Error> {
 pub async fn one(call: &Call, id: &str) -> Result<Response, Open311Error> {
     let tenant = call.tenant()?;
     let extensions = extensions_requested(&call.params)?;
-    let request = tenant.store.request(id).await?.ok_or_else(|| Open311Error::RequestNotFound {
-        id: id.to_string(),
-        jurisdiction: tenant.manifest.jurisdiction_id.clone(),
-    })?;
+    let request = tenant
+        .store
+        .request(id)
+        .await?
+        .ok_or_else(|| Open311Error::RequestNotFound {
+            id: id.to_string(),
+            jurisdiction: tenant.manifest.jurisdiction_id.clone(),
+        })?;
 
-    let view = RequestView { tenant: &tenant, locale: call.locale(&tenant), base_url: call.base_url() };
+    let view = RequestView {
+        tenant: &tenant,
+        locale: call.locale(&tenant),
+        base_url: call.base_url(),
+    };
     let body = render_requests(&view, &tenant, std::slice::from_ref(&request), extensions).await?;
     Ok(Document::new("service_requests", body).into_response(call.format, StatusCode::OK))
 }
@@ -88,7 +103,10 @@ fn extensions_requested(params: &Params) -> Result<bool, Open311Error> {
     match params.get("extensions") {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
-        Some(other) => Err(Open311Error::invalid("extensions", format!("'{other}' is not true or false"))),
+        Some(other) => Err(Open311Error::invalid(
+            "extensions",
+            format!("'{other}' is not true or false"),
+        )),
     }
 }
 
@@ -102,15 +120,24 @@ pub fn build_query(params: &Params, now: DateTime<Utc>) -> Result<RequestQuery, 
         if ids.len() as u64 > MAX_PAGE_SIZE {
             return Err(Open311Error::invalid(
                 "service_request_id",
-                format!("{} ids given; ask for at most {MAX_PAGE_SIZE} at once", ids.len()),
+                format!(
+                    "{} ids given; ask for at most {MAX_PAGE_SIZE} at once",
+                    ids.len()
+                ),
             ));
         }
-        return Ok(RequestQuery { ids, page: 1, page_size: MAX_PAGE_SIZE, ..RequestQuery::default() });
+        return Ok(RequestQuery {
+            ids,
+            page: 1,
+            page_size: MAX_PAGE_SIZE,
+            ..RequestQuery::default()
+        });
     }
 
     let updated_after = optional_instant(params, "updated_after")?;
     let updated_before = optional_instant(params, "updated_before")?;
-    let (requested_from, requested_to) = requested_window(params, now, updated_after.or(updated_before).is_some())?;
+    let (requested_from, requested_to) =
+        requested_window(params, now, updated_after.or(updated_before).is_some())?;
 
     Ok(RequestQuery {
         ids: Vec::new(),
@@ -130,6 +157,9 @@ pub fn build_query(params: &Params, now: DateTime<Utc>) -> Result<RequestQuery, 
     })
 }
 
+/// Bounds on the requested time: (from, to), each inclusive and optional.
+pub type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// Applies `start_date` and `end_date` together (an AND range) on the
 /// requested time. One alone extends at most 90 days from it; neither gives
 /// the last 90 days, unless an `updated_*` filter already bounds the search.
@@ -137,7 +167,7 @@ pub fn requested_window(
     params: &Params,
     now: DateTime<Utc>,
     has_update_filter: bool,
-) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), Open311Error> {
+) -> Result<Window, Open311Error> {
     let span = Duration::days(MAX_SPAN_DAYS);
     let start = optional_instant(params, "start_date")?;
     let end = optional_instant(params, "end_date")?;
@@ -149,7 +179,9 @@ pub fn requested_window(
         )),
         (Some(start), Some(end)) if end - start > span => Err(Open311Error::invalid(
             "end_date",
-            format!("start_date to end_date spans more than {MAX_SPAN_DAYS} days; query in smaller windows"),
+            format!(
+                "start_date to end_date spans more than {MAX_SPAN_DAYS} days; query in smaller windows"
+            ),
         )),
         (Some(start), Some(end)) => Ok((Some(start), Some(end))),
         // Up to now when that is within the span, so a link built a moment
@@ -163,7 +195,10 @@ pub fn requested_window(
 }
 
 fn optional_instant(params: &Params, name: &str) -> Result<Option<DateTime<Utc>>, Open311Error> {
-    params.get(name).map(|value| parse_instant(name, value)).transpose()
+    params
+        .get(name)
+        .map(|value| parse_instant(name, value))
+        .transpose()
 }
 
 /// Parses a W3C date-time with a required zone, fractional seconds allowed.
@@ -190,7 +225,9 @@ fn restore_plus_sign(value: &str) -> String {
     let looks_like_offset = bytes.len() > 6
         && bytes[offset_at] == b' '
         && bytes[offset_at + 3] == b':'
-        && [1, 2, 4, 5].iter().all(|&i| bytes[offset_at + i].is_ascii_digit());
+        && [1, 2, 4, 5]
+            .iter()
+            .all(|&i| bytes[offset_at + i].is_ascii_digit());
     if looks_like_offset {
         format!("{}+{}", &value[..offset_at], &value[offset_at + 1..])
     } else {
@@ -216,7 +253,10 @@ fn positive(params: &Params, name: &str) -> Result<Option<u64>, Open311Error> {
     };
     match value.parse::<u64>() {
         Ok(number) if number >= 1 => Ok(Some(number)),
-        _ => Err(Open311Error::invalid(name, format!("'{value}' is not a whole number of 1 or more"))),
+        _ => Err(Open311Error::invalid(
+            name,
+            format!("'{value}' is not a whole number of 1 or more"),
+        )),
     }
 }
 
@@ -224,7 +264,11 @@ fn statuses(params: &Params) -> Result<Vec<Status>, Open311Error> {
     params
         .list("status")
         .iter()
-        .map(|status| status.parse::<Status>().map_err(|error| Open311Error::invalid("status", error.to_string())))
+        .map(|status| {
+            status
+                .parse::<Status>()
+                .map_err(|error| Open311Error::invalid("status", error.to_string()))
+        })
         .collect()
 }
 
@@ -233,7 +277,9 @@ fn channels(params: &Params) -> Result<Vec<Channel>, Open311Error> {
         .list("channel")
         .iter()
         .map(|channel| {
-            channel.parse::<Channel>().map_err(|error| Open311Error::invalid("channel", error.to_string()))
+            channel
+                .parse::<Channel>()
+                .map_err(|error| Open311Error::invalid("channel", error.to_string()))
         })
         .collect()
 }
@@ -246,7 +292,9 @@ fn bbox(params: &Params) -> Result<Option<(f64, f64, f64, f64)>, Open311Error> {
     let invalid = || {
         Open311Error::invalid(
             "bbox",
-            format!("'{value}' is not min_long,min_lat,max_long,max_lat in decimal degrees with min below max"),
+            format!(
+                "'{value}' is not min_long,min_lat,max_long,max_lat in decimal degrees with min below max"
+            ),
         )
     };
 
@@ -295,7 +343,11 @@ mod tests {
         let error = parse_instant("end_date", "2022-01-21T13:47:00").unwrap_err();
 
         assert_eq!(error.status(), StatusCode::BAD_REQUEST);
-        assert!(error.to_string().starts_with("end_date: '2022-01-21T13:47:00' has no time zone"));
+        assert!(
+            error
+                .to_string()
+                .starts_with("end_date: '2022-01-21T13:47:00' has no time zone")
+        );
     }
 
     #[test]
@@ -303,8 +355,14 @@ mod tests {
         let params = Params::parse("start_date=2022-01-01T00:00:00Z&end_date=2022-01-31T00:00:00Z");
         let query = build_query(&params, now()).unwrap();
 
-        assert_eq!(query.requested_from.unwrap().to_rfc3339(), "2022-01-01T00:00:00+00:00");
-        assert_eq!(query.requested_to.unwrap().to_rfc3339(), "2022-01-31T00:00:00+00:00");
+        assert_eq!(
+            query.requested_from.unwrap().to_rfc3339(),
+            "2022-01-01T00:00:00+00:00"
+        );
+        assert_eq!(
+            query.requested_to.unwrap().to_rfc3339(),
+            "2022-01-31T00:00:00+00:00"
+        );
     }
 
     #[test]
@@ -338,7 +396,12 @@ mod tests {
     fn page_size_above_maximum_is_rejected() {
         let params = Params::parse("page_size=1001");
 
-        assert!(build_query(&params, now()).unwrap_err().to_string().starts_with("page_size:"));
+        assert!(
+            build_query(&params, now())
+                .unwrap_err()
+                .to_string()
+                .starts_with("page_size:")
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! count too, since some clients send `api_key` there.
 
 use axum::extract::{FromRequest, Multipart, Request};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use civic311_domain::manifest::ServiceType;
 use civic311_domain::routing::AttributeValue;
@@ -53,7 +53,12 @@ pub async fn create(call: &Call, request: Request) -> Result<Response, Open311Er
     for (name, value) in form.pairs() {
         params.push(name.to_string(), value.to_string());
     }
-    let call = Call { state: call.state.clone(), format: call.format, params, headers: call.headers.clone() };
+    let call = Call {
+        state: call.state.clone(),
+        format: call.format,
+        params,
+        headers: call.headers.clone(),
+    };
 
     let tenant = call.tenant()?;
     authenticate(&tenant, &call.params).await?;
@@ -71,10 +76,17 @@ pub async fn create(call: &Call, request: Request) -> Result<Response, Open311Er
         "service request created over Open311"
     );
 
-    let view = RequestView { tenant: &tenant, locale: call.locale(&tenant), base_url: call.base_url() };
+    let view = RequestView {
+        tenant: &tenant,
+        locale: call.locale(&tenant),
+        base_url: call.base_url(),
+    };
     let reply = reply_record(&view, &tenant, &created);
-    Ok(Document::new("service_requests", Node::list("request", vec![reply.into()]))
-        .into_response(call.format, StatusCode::OK))
+    Ok(Document::new(
+        "service_requests",
+        Node::list("request", vec![reply.into()]),
+    )
+    .into_response(call.format, StatusCode::OK))
 }
 
 /// Checks `api_key` against the tenant's keys; a missing or unknown key is 403.
@@ -82,11 +94,17 @@ async fn authenticate(tenant: &TenantContext, params: &Params) -> Result<(), Ope
     let key = params.get("api_key").ok_or(Open311Error::ApiKeyMissing)?;
     match tenant.store.verify_api_key(key).await? {
         Some(_) => Ok(()),
-        None => Err(Open311Error::ApiKeyInvalid { jurisdiction: tenant.manifest.jurisdiction_id.clone() }),
+        None => Err(Open311Error::ApiKeyInvalid {
+            jurisdiction: tenant.manifest.jurisdiction_id.clone(),
+        }),
     }
 }
 
-fn reply_record(view: &RequestView<'_>, tenant: &TenantContext, created: &ServiceRequest) -> Record {
+fn reply_record(
+    view: &RequestView<'_>,
+    tenant: &TenantContext,
+    created: &ServiceRequest,
+) -> Record {
     let service_type = tenant
         .manifest
         .service(&created.service_code)
@@ -110,14 +128,25 @@ fn reply_record(view: &RequestView<'_>, tenant: &TenantContext, created: &Servic
         .unwrap_or_else(|| created.service_name.clone());
     let expected = created.expected_at.map(|at| view.instant(at));
     record
-        .field("service_notice", service_notice(view.locale, &service, &department, expected.as_deref()))
+        .field(
+            "service_notice",
+            service_notice(view.locale, &service, &department, expected.as_deref()),
+        )
         .optional("account_id", created.contact.account_id.as_deref())
 }
 
 /// Writes the notice that tells the constituent where the request went
 /// and, when an SLA applies, by when the department aims to act.
-fn service_notice(locale: Locale, service: &str, department: &str, expected: Option<&str>) -> String {
-    let mut args = vec![("service", FluentValue::from(service)), ("department", FluentValue::from(department))];
+fn service_notice(
+    locale: Locale,
+    service: &str,
+    department: &str,
+    expected: Option<&str>,
+) -> String {
+    let mut args = vec![
+        ("service", FluentValue::from(service)),
+        ("department", FluentValue::from(department)),
+    ];
     match expected {
         Some(expected) => {
             args.push(("expected", FluentValue::from(expected)));
@@ -139,21 +168,31 @@ async fn read_body(request: Request) -> Result<(Params, Vec<NewPhoto>), Open311E
     if content_type.starts_with("multipart/form-data") {
         let multipart = Multipart::from_request(request, &())
             .await
-            .map_err(|error| Open311Error::invalid("body", format!("invalid multipart/form-data body: {error}")))?;
+            .map_err(|error| {
+                Open311Error::invalid("body", format!("invalid multipart/form-data body: {error}"))
+            })?;
         return read_multipart(multipart).await;
     }
     if !content_type.starts_with("application/x-www-form-urlencoded") {
         return Err(Open311Error::invalid(
             "Content-Type",
-            format!("'{content_type}' is not accepted; send application/x-www-form-urlencoded or multipart/form-data"),
+            format!(
+                "'{content_type}' is not accepted; send application/x-www-form-urlencoded or multipart/form-data"
+            ),
         ));
     }
 
-    let bytes = axum::body::to_bytes(request.into_body(), MAX_FORM_BYTES).await.map_err(|_| {
-        Open311Error::invalid("body", format!("form body is larger than {MAX_FORM_BYTES} bytes or was cut off"))
+    let bytes = axum::body::to_bytes(request.into_body(), MAX_FORM_BYTES)
+        .await
+        .map_err(|_| {
+            Open311Error::invalid(
+                "body",
+                format!("form body is larger than {MAX_FORM_BYTES} bytes or was cut off"),
+            )
+        })?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        Open311Error::invalid("body", "form body is not UTF-8; encode the form as UTF-8")
     })?;
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| Open311Error::invalid("body", "form body is not UTF-8; encode the form as UTF-8"))?;
     Ok((Params::parse(text), Vec::new()))
 }
 
@@ -166,7 +205,10 @@ async fn read_multipart(mut multipart: Multipart) -> Result<(Params, Vec<NewPhot
 
     while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
         let name = field.name().unwrap_or("").to_string();
-        let is_file = field.file_name().is_some() || field.content_type().is_some_and(|kind| !kind.starts_with("text/"));
+        let is_file = field.file_name().is_some()
+            || field
+                .content_type()
+                .is_some_and(|kind| !kind.starts_with("text/"));
         if !(is_photo_field(&name) && is_file) {
             let value = field.text().await.map_err(malformed)?;
             params.push(name, value);
@@ -174,7 +216,10 @@ async fn read_multipart(mut multipart: Multipart) -> Result<(Params, Vec<NewPhot
         }
 
         if photos.len() == MAX_PHOTOS {
-            return Err(Open311Error::invalid(&name, format!("more than {MAX_PHOTOS} photos; send at most {MAX_PHOTOS}")));
+            return Err(Open311Error::invalid(
+                &name,
+                format!("more than {MAX_PHOTOS} photos; send at most {MAX_PHOTOS}"),
+            ));
         }
         let content_type = field.content_type().unwrap_or("").to_ascii_lowercase();
         let file_name = field.file_name().map(str::to_string);
@@ -183,13 +228,20 @@ async fn read_multipart(mut multipart: Multipart) -> Result<(Params, Vec<NewPhot
             if bytes.len() + chunk.len() > MAX_PHOTO_BYTES {
                 return Err(Open311Error::invalid(
                     &name,
-                    format!("photo is larger than {} MiB; send a smaller image", MAX_PHOTO_BYTES / (1024 * 1024)),
+                    format!(
+                        "photo is larger than {} MiB; send a smaller image",
+                        MAX_PHOTO_BYTES / (1024 * 1024)
+                    ),
                 ));
             }
             bytes.extend_from_slice(&chunk);
         }
         check_image(&name, &content_type, &bytes)?;
-        photos.push(NewPhoto { content_type, file_name, bytes });
+        photos.push(NewPhoto {
+            content_type,
+            file_name,
+            bytes,
+        });
     }
     Ok((params, photos))
 }
@@ -207,20 +259,32 @@ fn check_image(field: &str, content_type: &str, bytes: &[u8]) -> Result<(), Open
     let Some((_, magic)) = IMAGE_TYPES.iter().find(|(kind, _)| *kind == content_type) else {
         return Err(Open311Error::invalid(
             field,
-            format!("content type '{content_type}' is not accepted; send image/jpeg, image/png, image/gif or image/webp"),
+            format!(
+                "content type '{content_type}' is not accepted; send image/jpeg, image/png, image/gif or image/webp"
+            ),
         ));
     };
     if !bytes.starts_with(magic) {
-        return Err(Open311Error::invalid(field, format!("the file is not a valid {content_type} image")));
+        return Err(Open311Error::invalid(
+            field,
+            format!("the file is not a valid {content_type} image"),
+        ));
     }
     Ok(())
 }
 
 /// Turns the POST parameters into an intake draft.
-fn build_draft(params: &Params, headers: &HeaderMap, photos: Vec<NewPhoto>) -> Result<RequestDraft, Open311Error> {
-    let service_code = params
-        .get("service_code")
-        .ok_or_else(|| Open311Error::invalid("service_code", "service_code is missing; GET services lists the codes"))?;
+fn build_draft(
+    params: &Params,
+    headers: &HeaderMap,
+    photos: Vec<NewPhoto>,
+) -> Result<RequestDraft, Open311Error> {
+    let service_code = params.get("service_code").ok_or_else(|| {
+        Open311Error::invalid(
+            "service_code",
+            "service_code is missing; GET services lists the codes",
+        )
+    })?;
 
     Ok(RequestDraft {
         service_code: service_code.to_string(),
@@ -246,7 +310,10 @@ fn coordinate(params: &Params, name: &str) -> Result<Option<f64>, Open311Error> 
     };
     match value.parse::<f64>() {
         Ok(number) if number.is_finite() => Ok(Some(number)),
-        _ => Err(Open311Error::invalid(name, format!("'{value}' is not a decimal number of WGS84 degrees"))),
+        _ => Err(Open311Error::invalid(
+            name,
+            format!("'{value}' is not a decimal number of WGS84 degrees"),
+        )),
     }
 }
 
@@ -264,7 +331,10 @@ fn attributes(params: &Params) -> Vec<AttributeValue> {
         }
         match answers.iter_mut().find(|answer| answer.code == code) {
             Some(answer) => answer.values.push(value.to_string()),
-            None => answers.push(AttributeValue { code: code.to_string(), values: vec![value.to_string()] }),
+            None => answers.push(AttributeValue {
+                code: code.to_string(),
+                values: vec![value.to_string()],
+            }),
         }
     }
     answers
@@ -328,13 +398,21 @@ mod tests {
 
     #[test]
     fn attributes_group_repeated_list_values() {
-        let params = Params::parse("attribute[size]=large&attribute[kinds][]=glass&attribute[kinds][]=metal&attribute[empty]=");
+        let params = Params::parse(
+            "attribute[size]=large&attribute[kinds][]=glass&attribute[kinds][]=metal&attribute[empty]=",
+        );
 
         assert_eq!(
             attributes(&params),
             [
-                AttributeValue { code: "size".into(), values: vec!["large".into()] },
-                AttributeValue { code: "kinds".into(), values: vec!["glass".into(), "metal".into()] },
+                AttributeValue {
+                    code: "size".into(),
+                    values: vec!["large".into()]
+                },
+                AttributeValue {
+                    code: "kinds".into(),
+                    values: vec!["glass".into(), "metal".into()]
+                },
             ]
         );
     }

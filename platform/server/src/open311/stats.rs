@@ -6,16 +6,16 @@ use axum::response::Response;
 use chrono::{DateTime, SecondsFormat, Utc};
 use civic311_store::{CountShare, ServiceStats};
 
+use super::Call;
 use super::errors::Open311Error;
 use super::format::{Document, Node, Record};
 use super::render::encode_component;
 use super::requests_get::requested_window;
-use super::Call;
 use crate::tenants::TenantContext;
 
-/// Counts requests received between `start_date` and `end_date` (the same
-/// rules and 90-day limit as GET requests; the last 90 days by default):
-/// time to close per service, volume per department and per channel.
+/// Reports time to close per service and volume per department and per
+/// channel. The range is `start_date` to `end_date`, read with the rules and
+/// the 90-day limit of GET requests, and is the last 90 days by default.
 pub async fn stats(call: &Call) -> Result<Response, Open311Error> {
     let tenant = call.tenant()?;
     let locale = call.locale(&tenant);
@@ -23,7 +23,11 @@ pub async fn stats(call: &Call) -> Result<Response, Open311Error> {
     let stats = tenant.store.stats(from, to).await?;
     let links = Links::new(call.base_url(), &tenant, from, to);
 
-    let services = stats.by_service.iter().map(|service| service_record(service, &links).into()).collect();
+    let services = stats
+        .by_service
+        .iter()
+        .map(|service| service_record(service, &links).into())
+        .collect();
     let departments = stats
         .by_department
         .iter()
@@ -62,9 +66,18 @@ fn service_record(service: &ServiceStats, links: &Links) -> Record {
         .field("service_name", service.service_name.as_str())
         .field("count", service.count)
         .field("closed", service.closed)
-        .optional("median_hours_to_close", service.median_hours_to_close.map(round_hundredths))
-        .optional("mean_hours_to_close", service.mean_hours_to_close.map(round_hundredths))
-        .field("requests_url", links.to("service_code", &service.service_code))
+        .optional(
+            "median_hours_to_close",
+            service.median_hours_to_close.map(round_hundredths),
+        )
+        .optional(
+            "mean_hours_to_close",
+            service.mean_hours_to_close.map(round_hundredths),
+        )
+        .field(
+            "requests_url",
+            links.to("service_code", &service.service_code),
+        )
 }
 
 fn share_record(key_name: &'static str, share: &CountShare, url: &str) -> Record {
@@ -91,16 +104,27 @@ struct Links {
 }
 
 impl Links {
-    fn new(base_url: String, tenant: &TenantContext, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Links {
+    fn new(
+        base_url: String,
+        tenant: &TenantContext,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Links {
         let mut prefix = format!(
             "{base_url}/requests.json?jurisdiction_id={}",
             encode_component(&tenant.manifest.jurisdiction_id)
         );
         if let Some(from) = from {
-            prefix.push_str(&format!("&start_date={}", encode_component(&format_instant(from))));
+            prefix.push_str(&format!(
+                "&start_date={}",
+                encode_component(&format_instant(from))
+            ));
         }
         if let Some(to) = to {
-            prefix.push_str(&format!("&end_date={}", encode_component(&format_instant(to))));
+            prefix.push_str(&format!(
+                "&end_date={}",
+                encode_component(&format_instant(to))
+            ));
         }
         Links { prefix }
     }

@@ -9,7 +9,9 @@ pub struct XmlWriter {
 impl XmlWriter {
     /// Starts a document with the `<?xml version="1.0" encoding="UTF-8"?>` declaration.
     pub fn new() -> XmlWriter {
-        XmlWriter { out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n") }
+        XmlWriter {
+            out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
+        }
     }
 
     pub fn open(&mut self, name: &str) {
@@ -54,7 +56,9 @@ fn escape_into(out: &mut String, text: &str) {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\t' | '\n' | '\r' => out.push(character),
-            control if (control as u32) < 0x20 || control == '\u{FFFE}' || control == '\u{FFFF}' => {
+            control
+                if (control as u32) < 0x20 || control == '\u{FFFE}' || control == '\u{FFFF}' =>
+            {
                 out.push('\u{FFFD}')
             }
             other => out.push(other),
@@ -85,6 +89,10 @@ mod tests {
         let mut writer = XmlWriter::new();
         writer.text_element("service_name", "Bache\nen la calle");
 
-        assert!(writer.finish().ends_with("<service_name>Bache\nen la calle</service_name>"));
+        assert!(
+            writer
+                .finish()
+                .ends_with("<service_name>Bache\nen la calle</service_name>")
+        );
     }
 }
