@@ -3,14 +3,14 @@
 use chrono::{DateTime, Utc};
 use civic311_domain::{Status, SubStatus};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseTransaction, QueryFilter};
 use serde_json::json;
 
 use super::history::{closed_at_after_change, insert_history};
 use super::{decode_request, require_request, tenant_requests, update_request};
 use crate::entity::service_request::{self, Column};
 use crate::sql::{begin_write, stored_instant};
-use crate::{HistoryKind, NewHistoryEvent, ServiceRequest, StoreError, TenantStore, Visibility};
+use crate::{HistoryKind, NewHistoryEvent, ServiceRequest, StoreError, TenantId, TenantStore, Visibility};
 
 /// Mean Earth radius in meters (IUGG), used by the haversine distance.
 const EARTH_RADIUS_METERS: f64 = 6_371_008.8;
@@ -25,9 +25,11 @@ impl TenantStore {
     /// `closed_duplicate`, and appends history to both requests. Both must exist
     /// and belong to this tenant, and a request cannot be its own parent.
     ///
-    /// A parent that is itself closed as a duplicate is rejected, so chains
-    /// of duplicates never form. The error names that parent's parent, which
-    /// is the request to use instead.
+    /// A parent that is itself closed as a duplicate is rejected, and the
+    /// error names that parent's parent, which is the request to use instead.
+    /// Requests that pointed to `request_id` as their parent move to
+    /// `parent_id`, each with an internal note, so this method never builds
+    /// a chain of duplicates.
     pub async fn mark_duplicate(
         &self,
         request_id: &str,
@@ -45,14 +47,7 @@ impl TenantStore {
         let txn = begin_write(&self.db).await?;
         let request = require_request(&txn, self.tenant, request_id).await?;
         let parent = require_request(&txn, self.tenant, parent_id).await?;
-
-        if parent.sub_status == SubStatus::ClosedDuplicate.as_str() {
-            let grandparent = parent.parent_request_id.as_deref().unwrap_or("unknown");
-            return Err(StoreError::Invalid(format!(
-                "request '{parent_id}' is itself closed as a duplicate of '{grandparent}'; \
-                 mark '{request_id}' as a duplicate of '{grandparent}' instead"
-            )));
-        }
+        reject_duplicate_parent(&parent, request_id)?;
 
         let previous = request.sub_status.clone();
         let mut active: service_request::ActiveModel = request.clone().into();
@@ -77,10 +72,11 @@ impl TenantStore {
             visibility: Visibility::Internal,
             summary: format!("Request {request_id} was closed as a duplicate of this request"),
             detail: json!({ "duplicate_request_id": request_id }),
-            actor,
+            actor: actor.clone(),
         };
         insert_history(&txn, self.tenant, request.id, &closed_event).await?;
         insert_history(&txn, self.tenant, parent.id, &parent_event).await?;
+        move_duplicates(&txn, self.tenant, request_id, parent_id, &actor, at).await?;
         txn.commit().await?;
 
         tracing::info!(tenant.id = self.tenant.0, request.id = %request_id, parent.id = %parent_id, "request closed as duplicate");
@@ -121,6 +117,53 @@ impl TenantStore {
 
         nearby.into_iter().map(|(_, row)| decode_request(row)).collect()
     }
+}
+
+/// Rejects a parent that is itself closed as a duplicate.
+fn reject_duplicate_parent(parent: &service_request::Model, request_id: &str) -> Result<(), StoreError> {
+    if parent.sub_status != SubStatus::ClosedDuplicate.as_str() {
+        return Ok(());
+    }
+
+    let grandparent = parent.parent_request_id.as_deref().unwrap_or("unknown");
+    Err(StoreError::Invalid(format!(
+        "request '{}' is itself closed as a duplicate of '{grandparent}'; \
+         mark '{request_id}' as a duplicate of '{grandparent}' instead",
+        parent.public_id
+    )))
+}
+
+/// Points the duplicates of `from_id` to `to_id`, with an internal note on each.
+async fn move_duplicates(
+    txn: &DatabaseTransaction,
+    tenant: TenantId,
+    from_id: &str,
+    to_id: &str,
+    actor: &Option<String>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let duplicates = tenant_requests(tenant)
+        .filter(Column::ParentRequestId.eq(from_id))
+        .all(txn)
+        .await?;
+
+    for duplicate in duplicates {
+        let row_id = duplicate.id;
+        let mut active: service_request::ActiveModel = duplicate.into();
+        active.parent_request_id = Set(Some(to_id.to_string()));
+        update_request(txn, tenant, active).await?;
+
+        let event = NewHistoryEvent {
+            at,
+            kind: HistoryKind::Note,
+            visibility: Visibility::Internal,
+            summary: format!("Parent request changed from {from_id} to {to_id}, because {from_id} was closed as a duplicate of {to_id}"),
+            detail: json!({ "from_parent_request_id": from_id, "parent_request_id": to_id }),
+            actor: actor.clone(),
+        };
+        insert_history(txn, tenant, row_id, &event).await?;
+    }
+    Ok(())
 }
 
 /// Returns the half height and half width, in degrees, of a box that contains

@@ -50,7 +50,9 @@ impl TenantStore {
     /// `status_changed` history entry, all in one transaction.
     ///
     /// A request that is already closed keeps its first `closed_at`; one that
-    /// reopens loses it. `note`, when given, replaces `status_notes`.
+    /// reopens loses it. Any sub-status other than `closed_duplicate` clears
+    /// the parent link that [`TenantStore::mark_duplicate`] set. `note`, when
+    /// given, replaces `status_notes`.
     pub async fn change_status(
         &self,
         request_id: &str,
@@ -69,6 +71,9 @@ impl TenantStore {
         active.status = Set(sub_status.status().as_str().to_string());
         active.closed_at = Set(closed_at_after_change(request.closed_at, sub_status, at));
         active.updated_at = Set(at.max(request.updated_at));
+        if sub_status != SubStatus::ClosedDuplicate {
+            active.parent_request_id = Set(None);
+        }
         if let Some(note) = &note {
             active.status_notes = Set(Some(note.clone()));
         }

@@ -126,3 +126,43 @@ async fn mark_duplicate_rejects_bad_pairs() {
     assert_eq!(untouched.parent_request_id, None);
     assert_eq!(tenant.history("1003").await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn duplicates_move_to_new_parent() {
+    let fixture = fixture().await;
+    seed(&fixture.tenant).await;
+    let tenant = &fixture.tenant;
+    let when = at("2024-03-02T09:00:00Z");
+
+    tenant.mark_duplicate("1002", "1003", None, when).await.unwrap();
+    tenant.mark_duplicate("1003", "1001", Some("clerk".into()), when).await.unwrap();
+
+    let moved = tenant.request("1002").await.unwrap().unwrap();
+    assert_eq!(moved.parent_request_id.as_deref(), Some("1001"));
+    assert_eq!(moved.sub_status, SubStatus::ClosedDuplicate);
+
+    let moved_history = tenant.history("1002").await.unwrap();
+    let last = moved_history.last().unwrap();
+    assert_eq!(last.kind, HistoryKind::Note);
+    assert_eq!(last.visibility, Visibility::Internal);
+    assert_eq!(last.detail["from_parent_request_id"], "1003");
+    assert_eq!(last.detail["parent_request_id"], "1001");
+    assert_eq!(last.actor.as_deref(), Some("clerk"));
+}
+
+#[tokio::test]
+async fn reopening_duplicate_clears_parent() {
+    let fixture = fixture().await;
+    seed(&fixture.tenant).await;
+    let tenant = &fixture.tenant;
+    tenant.mark_duplicate("1002", "1001", None, at("2024-03-02T09:00:00Z")).await.unwrap();
+
+    let reopened = tenant
+        .change_status("1002", SubStatus::InProgress, None, None, at("2024-03-03T09:00:00Z"))
+        .await
+        .unwrap();
+
+    assert_eq!(reopened.parent_request_id, None);
+    assert_eq!(reopened.status, Status::Open);
+    assert_eq!(reopened.closed_at, None);
+}
