@@ -288,7 +288,81 @@ async fn post_notice_follows_accept_language() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(notice.contains("Bache"), "{notice}");
+    assert!(
+        notice.starts_with("Gracias. Su solicitud de Bache fue enviada a "),
+        "{notice}"
+    );
+}
+
+#[tokio::test]
+async fn request_fields_follow_locale() {
+    let api = Api::start().await;
+    let id = created_id(&api, &[]).await;
+
+    let reply = api
+        .get(&format!(
+            "requests/{id}.json?jurisdiction_id={HAVERHILL}&locale=es"
+        ))
+        .await;
+
+    let request = &reply.json()[0];
+    assert_eq!(request["service_name"], "Bache");
+    assert_eq!(
+        request["agency_responsible"],
+        "Obras Públicas, División de Calles"
+    );
+}
+
+#[tokio::test]
+async fn xml_escapes_request_text() {
+    let api = Api::start().await;
+    let description = "Cones & \"barrels\" left by the crew";
+    let id = created_id(&api, &[("description", description)]).await;
+
+    let xml = api
+        .get(&format!("requests/{id}.xml?jurisdiction_id={HAVERHILL}"))
+        .await;
+    let json = api
+        .get(&format!("requests/{id}.json?jurisdiction_id={HAVERHILL}"))
+        .await;
+
+    assert!(
+        xml.body.contains(
+            "<description>Cones &amp; &quot;barrels&quot; left by the crew</description>"
+        )
+    );
+    assert_eq!(json.json()[0]["description"], description);
+}
+
+#[tokio::test]
+async fn single_jurisdiction_server_needs_no_jurisdiction_id() {
+    let tenants = tempfile::tempdir().unwrap();
+    civic311_tests::copy_tenant(&support::tenants_dir().join("haverhill"), tenants.path());
+    let api = Api::start_with_tenants(tenants.path()).await;
+    let key = api.key(HAVERHILL).await;
+
+    let services = api.get("services.json").await;
+    let empty = api.get("services.json?jurisdiction_id=").await;
+    let created = api
+        .post_form(
+            "requests.xml",
+            &[
+                ("api_key", key.as_str()),
+                ("service_code", "streetlight-out"),
+                ("lat", HAVERHILL_POINT.0),
+                ("long", HAVERHILL_POINT.1),
+            ],
+            &[],
+        )
+        .await;
+    let other = api.get("services.json?jurisdiction_id=boston.gov").await;
+
+    assert_eq!(services.status, 200);
+    assert_eq!(services.json().as_array().unwrap().len(), 23);
+    assert_eq!(empty.body, services.body);
+    assert_eq!(created.status, 200, "{}", created.body);
+    assert_eq!(xml_texts(&created.body, "service_request_id").len(), 1);
+    assert_eq!(other.status, 404);
 }
 
 #[tokio::test]
