@@ -222,3 +222,23 @@ async fn photos_round_trip() {
     assert_eq!(fixture.tenant.photo(&created.id, 0).await.unwrap(), None);
     assert_eq!(fixture.tenant.photo("9999", 1).await.unwrap(), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creates_take_distinct_numbers() {
+    let fixture = fixture().await;
+
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let tenant = fixture.tenant.clone();
+            tokio::spawn(async move { create(&tenant, new_request("pothole", "2024-03-01T10:00:00Z")).await })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.unwrap());
+    }
+    ids.sort();
+
+    let expected: Vec<String> = (1001..=1010).map(|number: u32| number.to_string()).collect();
+    assert_eq!(ids, expected);
+}
