@@ -2,7 +2,7 @@
 //!
 //! Every route takes the format from the path suffix and the tenant from
 //! `jurisdiction_id` (optional while the server hosts one jurisdiction).
-//! Handlers return `Result<_, Open311Error>`, and [`finish`] writes errors in
+//! Handlers return `Result<_, Open311Error>`, and `finish` writes errors in
 //! the spec's `errors` body, in the same format, in one place.
 
 mod discovery;
@@ -29,6 +29,7 @@ use civic311_domain::Locale;
 
 use crate::app::AppState;
 use crate::tenants::TenantContext;
+use params::Params;
 
 pub use errors::Open311Error;
 pub use format::Format;
@@ -53,14 +54,12 @@ pub fn router() -> Router<AppState> {
 }
 
 /// What every handler needs from the HTTP request.
-pub(crate) struct Call {
-    pub state: AppState,
-    pub format: Format,
-    pub params: Params,
-    pub headers: HeaderMap,
+struct Call {
+    state: AppState,
+    format: Format,
+    params: Params,
+    headers: HeaderMap,
 }
-
-pub(crate) use params::Params;
 
 impl Call {
     fn new(state: AppState, format: Format, query: Option<String>, headers: HeaderMap) -> Call {
