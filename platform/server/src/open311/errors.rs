@@ -7,7 +7,7 @@ use axum::response::Response;
 use super::format::{Document, Format, Node, Record};
 use crate::intake::IntakeError;
 
-/// Why an Open311 call failed. Each variant's doc names its HTTP status, and
+/// Failure of an Open311 call. Each variant's doc names its HTTP status, and
 /// the body's `code` repeats that status.
 #[derive(Debug, thiserror::Error)]
 pub enum Open311Error {
@@ -74,7 +74,7 @@ pub enum Open311Error {
 
     /// Status 500: the cause is logged and the client gets a generic description.
     /// GeoReport v2 files back-end failures under 400, but a 5xx keeps them
-    /// visible to monitoring and tells clients that a retry may work.
+    /// visible to monitoring and signals to clients that a retry may work.
     #[error("internal error: {0}")]
     Internal(String),
 }

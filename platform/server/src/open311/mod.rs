@@ -34,7 +34,7 @@ use params::Params;
 pub use errors::Open311Error;
 pub use format::Format;
 
-/// Where the server mounts [`router`]; links in replies are built under it.
+/// Path at which the server mounts [`router`]; links in replies are built under it.
 pub const MOUNT_PATH: &str = "/open311/v2";
 
 /// Environment variable with the public base URL of the server, such as
@@ -53,7 +53,7 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(requests_post::MAX_BODY_BYTES))
 }
 
-/// What every handler needs from the HTTP request.
+/// Parts of the HTTP request that every handler needs.
 struct Call {
     state: AppState,
     format: Format,

@@ -25,7 +25,7 @@ pub fn encode_component(value: &str) -> String {
     utf8_percent_encode(value, COMPONENT).to_string()
 }
 
-/// What rendering needs besides the request.
+/// Context for rendering requests: tenant, reply locale and base URL.
 pub struct RequestView<'a> {
     pub tenant: &'a TenantContext,
     pub locale: Locale,

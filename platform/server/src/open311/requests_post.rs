@@ -135,7 +135,7 @@ fn reply_record(
         .optional("account_id", created.contact.account_id.as_deref())
 }
 
-/// Writes the notice that tells the constituent where the request went
+/// Writes the notice that informs the constituent where the request went
 /// and, when an SLA applies, by when the department aims to act.
 fn service_notice(
     locale: Locale,
