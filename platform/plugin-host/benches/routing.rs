@@ -11,8 +11,8 @@ use civic311_domain::routing::{AttributeValue, DepartmentRef, LocalTime, RouteIn
 use civic311_plugin_host::{HostConfig, PluginHost};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-/// A graffiti report on a bike lane, which takes Boston's longest rule path:
-/// the attribute lookup, then the table.
+/// Builds a graffiti report on a bike lane. It takes Boston's longest rule
+/// path: the attribute lookup, then the table.
 fn boston_input() -> RouteInput {
     let departments = ["PWDx", "BTDT", "ISD", "PARK", "PROP", "INFO", "GEN_"]
         .map(|code| DepartmentRef { code: code.to_string(), name: format!("Department {code}") })

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// Why a plugin failed to load or to return a decision. Every message names
-/// the plugin. [`PluginError::blame`] tells whether the tenant's plugin or
+/// the plugin. [`PluginError::blame`] returns whether the tenant's plugin or
 /// the platform is at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {

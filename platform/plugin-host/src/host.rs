@@ -28,7 +28,7 @@ pub struct LoadedPlugin {
     compiled: Arc<Compiled>,
 }
 
-/// What the host keeps per distinct component digest.
+/// Compiled state shared by every plugin loaded from the same bytes.
 struct Compiled {
     digest: String,
     pre: RouterPre<CallState>,
@@ -133,8 +133,12 @@ impl PluginHost {
             Ok(Err(route_error)) => Err(rejection(plugin.name(), route_error)),
             Err(error) => Err(classify_failure(plugin.name(), &self.config, &store, error)),
         };
-        if let Err(error) = &result {
-            tracing::warn!(%error, blame = error.blame(), kind = error.kind(), "plugin call failed");
+        let fuel_consumed = self.config.fuel_per_call.saturating_sub(store.get_fuel().unwrap_or(0));
+        match &result {
+            Ok(decision) => tracing::debug!(fuel_consumed, department = %decision.department, "plugin call succeeded"),
+            Err(error) => {
+                tracing::warn!(%error, blame = error.blame(), kind = error.kind(), fuel_consumed, "plugin call failed")
+            }
         }
         result
     }

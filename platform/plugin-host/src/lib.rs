@@ -17,3 +17,11 @@ pub use config::{EPOCH_TICK, HostConfig, MAX_CONCURRENT_CALLS};
 pub use convert::{MAX_NAME_BYTES, MAX_REASON_BYTES};
 pub use error::{PluginError, RejectionKind};
 pub use host::{LoadedPlugin, PluginHost};
+
+/// The server shares one host across threads and moves loaded plugins into
+/// blocking tasks, so both types must stay `Send + Sync`.
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<PluginHost>();
+    assert_send_sync::<LoadedPlugin>();
+};

@@ -1,4 +1,4 @@
-//! Boston's router plugin. [`rules`] holds the routing rules in plain Rust;
+//! Boston's router plugin. [`rules`] contains the routing rules in plain Rust;
 //! on `wasm32` this crate also exports them as a component of the `router`
 //! world.
 

@@ -2,7 +2,7 @@
 //! can unit-test and benchmark them natively.
 //!
 //! Service codes are Boston's 311 case types slugified, such as
-//! `request-for-pothole-repair`; department codes are the ones in the city's
+//! `request-for-pothole-repair`. Department codes are the ones in the city's
 //! 311 export (PWDx, BTDT, ISD, PARK, PROP, INFO, GEN_). Each case type goes
 //! to one department, as in the city's own routing, except graffiti reported
 //! to Public Works, which Transportation cleans when it is on a traffic
@@ -24,11 +24,11 @@ pub struct Request<'a> {
     /// The service's default department from the tenant manifest.
     pub default_department: &'a str,
     pub description: &'a str,
-    /// Attribute answers as (attribute code, first submitted value).
+    /// Attribute values as (attribute code, first submitted value).
     pub attributes: Vec<(&'a str, &'a str)>,
 }
 
-/// Where a request goes, with the rule that decided it.
+/// A routing decision and the rule that made it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision {
     pub department: String,
@@ -139,8 +139,8 @@ fn decide_from_table(route: &Route) -> Decision {
     }
 }
 
-/// Where graffiti is on a traffic signal or in a bike lane, Transportation
-/// removes it. The `surface` attribute says so directly; without it, the
+/// Routes graffiti on a traffic signal or in a bike lane to Transportation.
+/// The `surface` attribute shows the place directly. Without it, the
 /// description is searched for words naming a signal or a bike lane.
 fn route_graffiti_to_transportation(request: &Request<'_>) -> Option<Decision> {
     let surface = request

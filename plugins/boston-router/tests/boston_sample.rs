@@ -64,7 +64,7 @@ fn sample_rows_match_city_departments() {
 
     assert_eq!(rows, 100);
     // The two misses are graffiti that the city sent to Transportation
-    // although neither the title nor an attribute says where it was.
+    // although neither the title nor an attribute shows where it was.
     assert_eq!(misses.len(), 2, "misses: {misses:#?}");
     assert!(misses.iter().all(|miss| miss.starts_with("PWD Graffiti")), "misses: {misses:#?}");
 }

@@ -17,6 +17,9 @@ pub enum Fault {
     Trap,
     /// Returns [`WRONG_DEPARTMENT`], a department code no tenant has.
     WrongDepartment,
+    /// Reads an environment variable through std, which calls the WASI
+    /// import `wasi:cli/environment`, an import the router world does not grant.
+    ReadEnvironment,
 }
 
 /// The department code that [`Fault::WrongDepartment`] returns.
@@ -32,8 +35,10 @@ impl FromStr for Fault {
             "grow-memory" => Ok(Fault::GrowMemory),
             "trap" => Ok(Fault::Trap),
             "wrong-department" => Ok(Fault::WrongDepartment),
+            "read-environment" => Ok(Fault::ReadEnvironment),
             other => Err(format!(
-                "invalid fault '{other}': expected one of none, loop, grow-memory, trap, wrong-department"
+                "invalid fault '{other}': expected one of none, loop, grow-memory, trap, \
+                 wrong-department, read-environment"
             )),
         }
     }
@@ -61,6 +66,10 @@ mod component {
                 Fault::Trap => core::arch::wasm32::unreachable(),
                 Fault::WrongDepartment => {
                     Ok(decision(WRONG_DEPARTMENT.to_string(), "fault = wrong-department: a department that does not exist."))
+                }
+                Fault::ReadEnvironment => {
+                    let home = std::env::var("HOME").unwrap_or_default();
+                    Ok(decision(request.default_department, &format!("fault = read-environment: HOME is '{home}'.")))
                 }
             }
         }
@@ -106,6 +115,7 @@ mod tests {
     fn fault_parses_each_name() {
         assert_eq!("grow-memory".parse::<Fault>(), Ok(Fault::GrowMemory));
         assert_eq!("wrong-department".parse::<Fault>(), Ok(Fault::WrongDepartment));
+        assert_eq!("read-environment".parse::<Fault>(), Ok(Fault::ReadEnvironment));
     }
 
     #[test]

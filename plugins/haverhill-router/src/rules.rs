@@ -26,7 +26,7 @@ pub struct Request {
     pub default_department: String,
     /// Latitude and longitude, when the request has a point.
     pub point: Option<(f64, f64)>,
-    /// First submitted value of each answered attribute, by attribute code.
+    /// First submitted value of each attribute, by attribute code.
     pub attributes: BTreeMap<String, String>,
     /// Local month of the request, 1 to 12.
     pub month: u8,
@@ -38,7 +38,7 @@ pub struct Request {
     pub settings: BTreeMap<String, String>,
 }
 
-/// Where a request goes, with the rule that decided it.
+/// A routing decision and the rule that made it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision {
     pub department: String,
@@ -163,7 +163,7 @@ fn pothole_rule(request: &Request) -> Result<Decision, RuleError> {
     Ok(decision(DPW_HIGHWAY, priority, Some(queue), reason))
 }
 
-/// A fallen tree is Parks and Forestry's work in business hours. After hours,
+/// Routes a fallen tree to Parks and Forestry in business hours. After hours,
 /// or when it blocks a road, DPW Highway's on-call crew clears it at once.
 fn tree_down_rule(request: &Request) -> Decision {
     let blocking = request.attributes.get("blocking_road").map(String::as_str) == Some("yes");

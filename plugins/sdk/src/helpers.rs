@@ -12,7 +12,7 @@ pub fn setting<'a>(request: &'a ServiceRequest, key: &str) -> Option<&'a str> {
 }
 
 /// Returns the first submitted value of the attribute `code`, if the
-/// constituent answered it.
+/// request has one.
 pub fn attribute<'a>(request: &'a ServiceRequest, code: &str) -> Option<&'a str> {
     request
         .attributes

@@ -100,6 +100,21 @@ fn wrong_department_is_returned() {
     assert_good_call_succeeds(&host);
 }
 
+/// Rust's std imports WASI for the environment, so the plugin loads, but the
+/// host links every import outside the router world as a trap.
+#[test]
+fn wasi_import_call_traps() {
+    let host = host();
+    let plugin = load_fault_injector(&host);
+
+    let error = host.route(&plugin, &fault_request("read-environment")).unwrap_err();
+
+    let PluginError::Trap { plugin: name, message } = &error else { panic!("expected Trap, got {error}") };
+    assert_eq!(name, "fault-injector");
+    assert!(message.contains("wasi:cli/environment"), "{message}");
+    assert_good_call_succeeds(&host);
+}
+
 #[test]
 fn fault_none_routes_to_default() {
     let host = host();

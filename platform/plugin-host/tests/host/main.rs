@@ -49,7 +49,7 @@ fn attribute(code: &str, value: &str) -> AttributeValue {
     AttributeValue { code: code.to_string(), values: vec![value.to_string()] }
 }
 
-/// A request received on Wednesday 2026-12-02 at 10:30, in business hours.
+/// Builds a request received on Wednesday 2026-12-02 at 10:30, in business hours.
 fn request(service_code: &str, default_department: &str) -> RouteInput {
     RouteInput {
         service_code: service_code.to_string(),

@@ -1,6 +1,8 @@
+use std::time::Duration;
+
 use civic311_domain::Priority;
 use civic311_domain::routing::RouteInput;
-use civic311_plugin_host::{PluginError, RejectionKind};
+use civic311_plugin_host::{HostConfig, PluginError, PluginHost, RejectionKind};
 
 use crate::{attribute, departments, host, load_bundled, request, settings};
 
@@ -13,7 +15,7 @@ fn boston(service_code: &str, default_department: &str) -> RouteInput {
     input
 }
 
-/// A Haverhill request at a point inside ward 3 of the test settings.
+/// Builds a Haverhill request at a point inside ward 3 of the test settings.
 fn haverhill(service_code: &str, group: &str) -> RouteInput {
     let mut input = request(service_code, "dpw-highway");
     input.service_group = Some(group.to_string());
@@ -185,4 +187,23 @@ fn haverhill_bad_ward_setting_is_rejected() {
     assert_eq!(*kind, RejectionKind::InvalidInput);
     assert!(message.starts_with("setting ward.1:"), "{message}");
     assert_eq!(error.blame(), "plugin");
+}
+
+/// The default fuel budget assumes that a bundled router's decision burns
+/// less than 100,000 units. The wall-time limit is raised so that only fuel
+/// and memory are checked.
+#[test]
+fn bundled_routers_fit_small_budget() {
+    let config = HostConfig { fuel_per_call: 100_000, wall_time: Duration::from_secs(60), ..HostConfig::default() };
+    let host = PluginHost::new(config).unwrap();
+    let boston_plugin = load_bundled(&host, "boston-router");
+    let haverhill_plugin = load_bundled(&host, "haverhill-router");
+    let mut graffiti = boston("pwd-graffiti", "PWDx");
+    graffiti.description = "Tags on the signal box by the bike lane".to_string();
+
+    let boston_decision = host.route(&boston_plugin, &graffiti).unwrap();
+    let haverhill_decision = host.route(&haverhill_plugin, &haverhill("pothole", "streets")).unwrap();
+
+    assert_eq!(boston_decision.department, "BTDT");
+    assert_eq!(haverhill_decision.queue.as_deref(), Some("pothole-ward-3"));
 }
