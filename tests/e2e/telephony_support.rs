@@ -27,8 +27,8 @@ pub fn ringcentral(server: &TestServer) -> RingCentralSimulator {
     RingCentralSimulator::new(&server.url("/telephony/haverhill/ringcentral/webhook"), RINGCENTRAL_DEV_TOKEN)
 }
 
-/// A UTC time on Tuesday 1 December 2026, an ordinary business day in
-/// Haverhill, given as local Eastern Standard Time (UTC−5).
+/// Converts a local Eastern Standard Time (UTC−5) on Tuesday 1 December
+/// 2026, an ordinary business day in Haverhill, to UTC.
 pub fn local(hour: u32, minute: u32, second: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, hour + 5, minute, second).unwrap()
 }

@@ -41,7 +41,7 @@ pub struct TelephonyConfig {
     pub metrics: MetricsConfig,
 }
 
-/// Where a secret comes from: an environment variable, with an optional
+/// The source of a secret: an environment variable, with an optional
 /// development fallback.
 #[derive(Clone)]
 pub struct SecretSource {
@@ -103,7 +103,7 @@ pub struct AgentConfig {
     pub ringcentral_extension: Option<String>,
 }
 
-/// How call-centre metrics are computed for this tenant.
+/// Settings of the tenant's call-centre metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MetricsConfig {
     /// Calls abandoned after waiting less than this are short abandons.
@@ -656,6 +656,33 @@ mod tests {
         let error = parse(&table(&text)).expect_err("unknown location");
 
         assert!(error.to_string().contains("telephony.agents[0].location"), "{error}");
+    }
+
+    fn haverhill() -> TenantManifest {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tenants/haverhill");
+        civic311_domain::manifest::load(&dir).expect("Haverhill's manifest loads")
+    }
+
+    #[test]
+    fn haverhill_manifest_parses() {
+        let config = from_manifest(&haverhill()).expect("valid").expect("Haverhill has telephony");
+
+        assert!(config.offers_spanish());
+        assert_eq!(config.line("+19785550110").and_then(|line| line.department.as_deref()), Some("dpw-highway"));
+        assert_eq!(config.locations.len(), 2);
+        assert_eq!(config.metrics.service_level_seconds, 30);
+    }
+
+    #[test]
+    fn unknown_department_rejected() {
+        let mut manifest = haverhill();
+        let telephony = manifest.telephony.as_mut().expect("Haverhill has telephony");
+        let lines = telephony["lines"].as_array_mut().expect("lines is an array");
+        lines[1].as_table_mut().expect("a line is a table").insert("department".into(), "roads".into());
+
+        let error = from_manifest(&manifest).expect_err("unknown department");
+
+        assert!(error.to_string().contains("telephony.lines[1].department"), "{error}");
     }
 
     #[test]

@@ -18,13 +18,13 @@ use super::staff::authorized;
 use crate::app::AppState;
 use crate::error::ApiError;
 
-/// Longest period one metrics request may cover.
+/// Maximum period of one metrics request.
 const MAX_PERIOD_DAYS: i64 = 366;
 
 /// Key of calls that lack the grouped field, such as the agent of an abandon.
 pub const NONE_KEY: &str = "none";
 
-/// What the figures are grouped by.
+/// The call field that groups the figures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GroupBy {

@@ -52,7 +52,7 @@ pub fn router() -> Router<AppState> {
         .route("/{tenant}/metrics.csv", get(metrics::metrics_csv))
 }
 
-/// Why a webhook request failed. Each variant names its HTTP status.
+/// Errors of the telephony webhooks. Each variant names its HTTP status.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
     /// 404: unknown tenant, or a tenant without this telephony provider.
@@ -120,7 +120,7 @@ pub async fn telephony_tenant(state: &AppState, slug: &str) -> Result<TelephonyT
         Ok(Some(config)) => Arc::new(config),
         Ok(None) => return Err(not_configured()),
         Err(error) => {
-            tracing::error!(tenant.id = context.id.0, tenant.slug = slug, %error, "telephony settings invalid; routes answer 404");
+            tracing::error!(tenant.id = context.id.0, tenant.slug = slug, %error, "telephony settings invalid; its routes return 404");
             return Err(not_configured());
         }
     };

@@ -2,8 +2,8 @@
 //! telephony-session events mapped onto the call model.
 //!
 //! RingCentral documents no body signature, so each event is authenticated
-//! by the subscription's verification token, sent in `Verification-Token`
-//! (older pages name it `validation-token`; both are accepted). Since that
+//! by the subscription's verification token in `Verification-Token`. Older
+//! RingCentral pages name the header `validation-token`, so both are accepted. Since that
 //! second name equals the handshake header, a request is a handshake only
 //! when its body is empty.
 
@@ -22,7 +22,7 @@ use super::config::{RingCentralConfig, TelephonyConfig, normalize_number};
 use super::{TelephonyTenant, WebhookError, parse_timestamp, telephony_tenant};
 use crate::app::AppState;
 
-/// Longest handshake token echoed. RingCentral rejects a reply whose headers
+/// Maximum handshake token echoed. RingCentral rejects a reply whose headers
 /// and body exceed 1024 bytes, and the other reply headers take about 150.
 const MAX_VALIDATION_TOKEN_BYTES: usize = 512;
 
@@ -192,8 +192,8 @@ fn map_party(config: &TelephonyConfig, settings: &RingCentralConfig, party: &Par
     (kind, detail)
 }
 
-/// The caller's number and the dialled line, which every caller-leg event
-/// carries so the call keeps them even if its `Setup` event is lost.
+/// Builds the caller's number and the dialled line. Every caller-leg event
+/// carries them, so the call keeps them even if its `Setup` event is lost.
 fn caller_detail(config: &TelephonyConfig, party: &Party) -> CallEventDetail {
     let dialled = party.to.as_ref().and_then(|to| to.phone_number.as_deref());
     let line = dialled.and_then(|number| config.line(number));
@@ -206,8 +206,8 @@ fn caller_detail(config: &TelephonyConfig, party: &Party) -> CallEventDetail {
     }
 }
 
-/// The language of the queue extension the caller's leg rings; English when
-/// the extension is not one of the configured queue extensions.
+/// Returns the language of the queue extension the caller's leg rings, or
+/// English when the extension is not a configured queue extension.
 fn queue_language(settings: &RingCentralConfig, party: &Party) -> Locale {
     let extension = party.to.as_ref().and_then(|to| to.extension_id.as_deref());
     settings
@@ -218,7 +218,7 @@ fn queue_language(settings: &RingCentralConfig, party: &Party) -> Locale {
         .unwrap_or(Locale::En)
 }
 
-/// The notification envelope; only the fields the call model uses.
+/// The notification envelope, with only the fields the call model uses.
 #[derive(Debug, Deserialize)]
 struct Envelope {
     #[serde(default)]

@@ -1,9 +1,9 @@
 //! Verification of Twilio's `X-Twilio-Signature` header.
 //!
 //! Twilio signs the URL it requested (scheme, host, optional port, path and
-//! query, exactly as sent) followed by every POST form parameter: names in
-//! byte order, and for a repeated name every value in byte order, each name
-//! directly followed by its value. The signature is the Base64 HMAC-SHA1 of
+//! query, exactly as sent) followed by every POST form parameter. Names come
+//! in byte order, a repeated name contributes every value in byte order, and
+//! each name is directly followed by its value. The signature is the Base64 HMAC-SHA1 of
 //! that string keyed with the account's auth token. A JSON body is not
 //! appended; its SHA-256 travels in the `bodySHA256` query parameter instead.
 //! Source: twilio-python `twilio/request_validator.py` and Twilio's
@@ -28,7 +28,7 @@ pub struct SignedRequest<'a> {
     pub signature: Option<&'a str>,
 }
 
-/// Why a request's signature was rejected.
+/// Failure of a signature check.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
     #[error("X-Twilio-Signature header is missing")]
@@ -44,9 +44,13 @@ pub enum SignatureError {
 /// Checks `request` against `auth_token`, trying the URL with and without the
 /// scheme's default port.
 ///
+/// NOTE: Twilio's newer Webhook Rules (header
+/// `X-Twilio-Webhooks-Signature-Settings`, HMAC-SHA256 with a separate key)
+/// are not supported, so such requests fail with `Mismatch`.
+///
 /// With `public_base_url` set (`https://311.example.gov`), the signed URL is
-/// that base followed by the request target, which keeps the check valid
-/// behind a TLS-terminating proxy; otherwise it is `http://{Host}{target}`.
+/// that base followed by the request target, so the check holds behind a
+/// TLS-terminating proxy. Without it the URL is `http://{Host}{target}`.
 pub fn verify(auth_token: &str, public_base_url: Option<&str>, request: &SignedRequest<'_>) -> Result<(), SignatureError> {
     let signature = request.signature.ok_or(SignatureError::Missing)?;
     let url = request_url(public_base_url, request)?;

@@ -2,7 +2,7 @@
 //! records what the request reports as a call event, and returns TwiML.
 //!
 //! The call flow: `voice` plays the intro with the 911 notice and offers
-//! Spanish; `language` enqueues the caller in that language's queue;
+//! Spanish. `language` enqueues the caller in that language's queue, and
 //! `queue-result` records how the caller left the queue. An agent's softphone
 //! calls `agent`, which dequeues the oldest caller, and Twilio then requests
 //! `dequeue` on the caller's leg, which records who answered and where.
@@ -29,7 +29,7 @@ use crate::i18n::{self, FluentValue};
 /// Twilio `CallStatus` values after which the call is over.
 const TERMINAL_STATUSES: [&str; 5] = ["completed", "busy", "failed", "no-answer", "canceled"];
 
-/// Longest voicemail recorded, in seconds.
+/// Maximum voicemail length, in seconds.
 const VOICEMAIL_MAX_SECONDS: u32 = 120;
 
 /// A verified Twilio request: the tenant, its settings and the form parameters.
@@ -237,8 +237,8 @@ fn after_hours_twiml(request: &TwilioRequest) -> Twiml {
     }
 }
 
-/// The tenant's after-hours text, or the product's translated fallback that
-/// names the web portal.
+/// Returns the tenant's after-hours text, or the product's translated
+/// fallback that names the web portal.
 fn after_hours_text(request: &TwilioRequest, locale: Locale) -> String {
     if let Some(text) = request.config().menu.get(&locale).and_then(|menu| menu.after_hours.clone()) {
         return text;

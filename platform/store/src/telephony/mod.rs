@@ -33,7 +33,7 @@ impl CallProvider {
     }
 }
 
-/// What happened on a call, normalized across vendors.
+/// Kind of a call event, normalized across vendors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallEventKind {
@@ -47,7 +47,7 @@ pub enum CallEventKind {
     Enqueued,
     /// An agent answered.
     Answered,
-    /// The caller left the queue; `queue_result` says why (Twilio `QueueResult`).
+    /// The caller left the queue; `queue_result` contains the reason (Twilio `QueueResult`).
     LeftQueue,
     /// The caller left a voicemail.
     Voicemail,

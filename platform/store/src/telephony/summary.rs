@@ -1,7 +1,7 @@
 //! Recomputes a call's summary from its events.
 //!
-//! The events are first put in one total order (occurrence time, vendor
-//! sequence, kind, dedup key) that does not depend on arrival, and every rule
+//! The events are first put in one total order that does not depend on
+//! arrival: occurrence time, vendor sequence, kind, dedup key. Every rule
 //! below reads them in that order, so any arrival order of the same set of
 //! events yields the same summary.
 
