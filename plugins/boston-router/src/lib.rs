@@ -1,6 +1,10 @@
 //! Boston's router plugin. [`rules`] contains the routing rules in plain Rust;
 //! on `wasm32` this crate also exports them as a component of the `router`
-//! world.
+//! world. The component is `no_std`, so it imports nothing from WASI.
+
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
 
 pub mod rules;
 
@@ -9,6 +13,8 @@ mod component {
     use civic311_plugin_sdk::{Decision, Guest, Priority, RouteError, ServiceRequest};
 
     use crate::rules;
+
+    civic311_plugin_sdk::no_std_runtime!();
 
     struct BostonRouter;
 

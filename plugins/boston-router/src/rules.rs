@@ -8,6 +8,10 @@
 //! to Public Works, which Transportation cleans when it is on a traffic
 //! signal or in a bike lane.
 
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
 /// Priority of a decision, mirroring the platform's priorities.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Priority {

@@ -6,7 +6,10 @@
 //! `mayor-311` (Mayor's Office / 311 Center), which takes the work of any
 //! department that has not joined 311 yet.
 
-use std::collections::BTreeMap;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 /// Priority of a decision, mirroring the platform's priorities.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,5 +1,9 @@
 //! Lookups on a [`ServiceRequest`] and parsers for common routing settings.
 
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::{Location, RouteError, ServiceRequest};
 
 /// Returns the value of the routing setting `key`, if the manifest sets it.
@@ -79,6 +83,7 @@ impl BoundingBox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     #[test]
     fn parse_months_accepts_spaces() {

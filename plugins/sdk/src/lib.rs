@@ -18,7 +18,13 @@
 //! civic311_plugin_sdk::export_router!(Router);
 //! ```
 
+#![no_std]
+
+extern crate alloc;
+
 mod helpers;
+#[cfg(target_arch = "wasm32")]
+pub mod runtime;
 
 /// Bindings generated from the `router` world. They live in a module because
 /// `#[macro_export]` places the export macros at the crate root, where the
