@@ -328,3 +328,49 @@ async fn reordered_events_same_state() {
     assert_eq!(first_call["department"], "dpw-highway");
     assert_eq!(second["events"].as_array().map(Vec::len), first["events"].as_array().map(Vec::len));
 }
+
+#[tokio::test]
+async fn concurrent_duplicates_same_state() {
+    let server = TestServer::start().await;
+    let key = server.api_key("haverhill").await;
+    let script = SessionScript {
+        session_id: "s-sequential".into(),
+        from: "+19785553002".into(),
+        to: MAIN_LINE.into(),
+        queue_extension: "3101".into(),
+        start: local(15, 0, 0),
+        setup_seconds: 2,
+        plan: SessionPlan::Answered { agent_extension: "202".into(), wait: 18, talk: 75 },
+    };
+    ringcentral(&server).deliver(&session_envelopes(&script), Delivery::InOrder).await;
+
+    // Every notification of a second, identical session three times at once.
+    let concurrent = SessionScript { session_id: "s-concurrent".into(), ..script };
+    let mut tasks = Vec::new();
+    for envelope in session_envelopes(&concurrent) {
+        for _ in 0..3 {
+            let simulator = ringcentral(&server);
+            let envelope = envelope.clone();
+            tasks.push(tokio::spawn(async move { simulator.send(&envelope).await }));
+        }
+    }
+    let mut recorded = 0;
+    for task in tasks {
+        let reply = task.await.expect("delivery task");
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        recorded += reply.counts().0;
+    }
+
+    let (_, sequential) = staff_get(&server, &key, "/calls/s-sequential").await;
+    let (_, parallel) = staff_get(&server, &key, "/calls/s-concurrent").await;
+    let events = sequential["events"].as_array().map(Vec::len).expect("events list");
+    assert_eq!(recorded, events as u64, "each party event is recorded once");
+    assert_eq!(parallel["events"].as_array().map(Vec::len), Some(events));
+
+    let mut sequential_call = sequential["call"].clone();
+    let mut parallel_call = parallel["call"].clone();
+    sequential_call["id"] = Value::Null;
+    parallel_call["id"] = Value::Null;
+    assert_eq!(parallel_call, sequential_call);
+    assert_eq!(parallel_call["wait_seconds"], 18);
+}
