@@ -54,9 +54,18 @@ fn main() {
 }
 
 fn emit_rerun_triggers(workspace_root: &Path) {
-    println!("cargo:rerun-if-changed={}", workspace_root.join("plugins/wit").display());
-    println!("cargo:rerun-if-changed={}", workspace_root.join("plugins/sdk/src").display());
-    println!("cargo:rerun-if-changed={}", workspace_root.join("plugins/sdk/Cargo.toml").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace_root.join("plugins/wit").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace_root.join("plugins/sdk/src").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace_root.join("plugins/sdk/Cargo.toml").display()
+    );
     for name in PLUGIN_CRATES {
         let crate_dir = workspace_root.join("plugins").join(name);
         println!("cargo:rerun-if-changed={}", crate_dir.join("src").display());
@@ -81,7 +90,10 @@ fn build_plugins(workspace_root: &Path, plugin_target_dir: &Path) {
     }
 
     let output = command.output().unwrap_or_else(|error| {
-        panic!("failed to run cargo for the plugin build in {}: {error}", workspace_root.display())
+        panic!(
+            "failed to run cargo for the plugin build in {}: {error}",
+            workspace_root.display()
+        )
     });
     if output.status.success() {
         return;
@@ -94,5 +106,8 @@ fn build_plugins(workspace_root: &Path, plugin_target_dir: &Path) {
              Run `rustup target add {TARGET}` and build again.\n\n{stderr}"
         );
     }
-    panic!("building the router plugins for {TARGET} failed ({}):\n\n{stderr}", output.status);
+    panic!(
+        "building the router plugins for {TARGET} failed ({}):\n\n{stderr}",
+        output.status
+    );
 }

@@ -15,7 +15,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 /// path: the attribute lookup, then the table.
 fn boston_input() -> RouteInput {
     let departments = ["PWDx", "BTDT", "ISD", "PARK", "PROP", "INFO", "GEN_"]
-        .map(|code| DepartmentRef { code: code.to_string(), name: format!("Department {code}") })
+        .map(|code| DepartmentRef {
+            code: code.to_string(),
+            name: format!("Department {code}"),
+        })
         .to_vec();
 
     RouteInput {
@@ -27,9 +30,19 @@ fn boston_input() -> RouteInput {
         lat: Some(42.3467),
         long: Some(-71.0872),
         address: Some("400 Massachusetts Ave, Boston, MA 02115".to_string()),
-        attributes: vec![AttributeValue { code: "surface".to_string(), values: vec!["bike-lane".to_string()] }],
+        attributes: vec![AttributeValue {
+            code: "surface".to_string(),
+            values: vec!["bike-lane".to_string()],
+        }],
         channel: Channel::MobileApp,
-        received_local: LocalTime { year: 2026, month: 1, day: 21, hour: 13, minute: 47, weekday: 2 },
+        received_local: LocalTime {
+            year: 2026,
+            month: 1,
+            day: 21,
+            hour: 13,
+            minute: 47,
+            weekday: 2,
+        },
         after_hours: false,
         departments,
         settings: BTreeMap::new(),

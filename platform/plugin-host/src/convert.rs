@@ -33,7 +33,10 @@ pub(crate) fn to_wit_request(input: &RouteInput) -> bindings::ServiceRequest {
         attributes: input
             .attributes
             .iter()
-            .map(|answer| bindings::AttributeAnswer { code: answer.code.clone(), values: answer.values.clone() })
+            .map(|answer| bindings::AttributeAnswer {
+                code: answer.code.clone(),
+                values: answer.values.clone(),
+            })
             .collect(),
         channel: to_wit_channel(input.channel),
         received_local: bindings::LocalTime {
@@ -48,12 +51,18 @@ pub(crate) fn to_wit_request(input: &RouteInput) -> bindings::ServiceRequest {
         departments: input
             .departments
             .iter()
-            .map(|department| bindings::Department { code: department.code.clone(), name: department.name.clone() })
+            .map(|department| bindings::Department {
+                code: department.code.clone(),
+                name: department.name.clone(),
+            })
             .collect(),
         settings: input
             .settings
             .iter()
-            .map(|(key, value)| bindings::Setting { key: key.clone(), value: value.clone() })
+            .map(|(key, value)| bindings::Setting {
+                key: key.clone(),
+                value: value.clone(),
+            })
             .collect(),
     }
 }
@@ -72,7 +81,10 @@ fn to_wit_channel(channel: Channel) -> bindings::Channel {
 /// Checks the output caps and converts a plugin's decision. The department
 /// is only checked for shape here; whether it exists is the caller's check.
 pub(crate) fn from_wit_decision(plugin: &str, decision: bindings::Decision) -> Result<RouteDecision, PluginError> {
-    let invalid = |message: String| PluginError::InvalidOutput { plugin: plugin.to_string(), message };
+    let invalid = |message: String| PluginError::InvalidOutput {
+        plugin: plugin.to_string(),
+        message,
+    };
 
     if decision.department.trim().is_empty() {
         return Err(invalid("the department code is empty".to_string()));
@@ -112,7 +124,10 @@ fn from_wit_priority(priority: bindings::Priority) -> Priority {
 
 fn check_length(field: &str, value: &str, max_bytes: usize) -> Result<(), String> {
     if value.len() > max_bytes {
-        return Err(format!("{field} is {} bytes long, more than the limit of {max_bytes}", value.len()));
+        return Err(format!(
+            "{field} is {} bytes long, more than the limit of {max_bytes}",
+            value.len()
+        ));
     }
     Ok(())
 }

@@ -37,7 +37,11 @@ pub enum PluginError {
 
     /// The plugin returned its own `route-error`, so it made no decision.
     #[error("plugin {plugin} rejected the request ({kind}): {message}")]
-    Rejected { plugin: String, kind: RejectionKind, message: String },
+    Rejected {
+        plugin: String,
+        kind: RejectionKind,
+        message: String,
+    },
 
     /// The plugin returned a decision that breaks the output limits.
     #[error("plugin {plugin} returned an invalid decision: {message}")]

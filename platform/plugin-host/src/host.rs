@@ -99,7 +99,10 @@ impl PluginHost {
 
         if let Some(compiled) = self.cached(&digest) {
             tracing::debug!("plugin already compiled");
-            return Ok(LoadedPlugin { name: name.into(), compiled });
+            return Ok(LoadedPlugin {
+                name: name.into(),
+                compiled,
+            });
         }
 
         let compiled = Arc::new(self.compile(name, wasm, digest.clone())?);
@@ -113,13 +116,20 @@ impl PluginHost {
                 .or_insert(compiled),
         );
         tracing::info!(bytes = wasm.len(), "plugin loaded");
-        Ok(LoadedPlugin { name: name.into(), compiled })
+        Ok(LoadedPlugin {
+            name: name.into(),
+            compiled,
+        })
     }
 
     /// Runs one routing decision in a fresh store. Blocks for at most the
     /// wall-time limit, plus any wait for a free sandbox slot.
     pub fn route(&self, plugin: &LoadedPlugin, input: &RouteInput) -> Result<RouteDecision, PluginError> {
-        let span = tracing::debug_span!("plugin.route", plugin.name = plugin.name(), plugin.digest = plugin.digest());
+        let span = tracing::debug_span!(
+            "plugin.route",
+            plugin.name = plugin.name(),
+            plugin.digest = plugin.digest()
+        );
         let _entered = span.enter();
 
         let request = to_wit_request(input);
@@ -156,7 +166,11 @@ impl PluginHost {
     }
 
     fn cached(&self, digest: &str) -> Option<Arc<Compiled>> {
-        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(digest).cloned()
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(digest)
+            .cloned()
     }
 
     fn compile(&self, name: &str, wasm: &[u8], digest: String) -> Result<Compiled, PluginError> {
@@ -171,14 +185,18 @@ impl PluginHost {
         // interfaces that Rust's std links for panics, become functions that
         // trap when called, so the plugin still instantiates but reaches nothing.
         let mut linker = Linker::<CallState>::new(&self.engine);
-        linker.define_unknown_imports_as_traps(&component).map_err(|error| PluginError::WrongWorld {
-            plugin: name.to_string(),
-            message: format!("{error:#}"),
-        })?;
-        let instance_pre = linker.instantiate_pre(&component).map_err(|error| PluginError::WrongWorld {
-            plugin: name.to_string(),
-            message: format!("{error:#}"),
-        })?;
+        linker
+            .define_unknown_imports_as_traps(&component)
+            .map_err(|error| PluginError::WrongWorld {
+                plugin: name.to_string(),
+                message: format!("{error:#}"),
+            })?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(|error| PluginError::WrongWorld {
+                plugin: name.to_string(),
+                message: format!("{error:#}"),
+            })?;
         let pre = RouterPre::new(instance_pre).map_err(|error| PluginError::WrongWorld {
             plugin: name.to_string(),
             message: format!("{error:#}"),
@@ -211,7 +229,10 @@ impl Drop for PluginHost {
 
 /// Rejects bytes that are not a component, with a hint for core modules.
 fn check_component_header(name: &str, wasm: &[u8]) -> Result<(), PluginError> {
-    let invalid = |message: &str| PluginError::InvalidComponent { plugin: name.to_string(), message: message.to_string() };
+    let invalid = |message: &str| PluginError::InvalidComponent {
+        plugin: name.to_string(),
+        message: message.to_string(),
+    };
 
     if wasm.len() < 8 || wasm[..4] != WASM_MAGIC {
         return Err(invalid("the file does not start with the WebAssembly magic bytes"));

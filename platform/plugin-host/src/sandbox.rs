@@ -59,13 +59,23 @@ pub(crate) fn new_store(engine: &wasmtime::Engine, config: &HostConfig) -> Resul
         .memories(4)
         .trap_on_grow_failure(true)
         .build();
-    let mut store = Store::new(engine, CallState { limiter: CallLimiter { limits, memory_limit_hit: false } });
+    let mut store = Store::new(
+        engine,
+        CallState {
+            limiter: CallLimiter {
+                limits,
+                memory_limit_hit: false,
+            },
+        },
+    );
     store.limiter(|state| &mut state.limiter);
 
-    store.set_fuel(config.fuel_per_call).map_err(|error| PluginError::Platform {
-        plugin: None,
-        message: format!("failed to set fuel on a new store: {error}"),
-    })?;
+    store
+        .set_fuel(config.fuel_per_call)
+        .map_err(|error| PluginError::Platform {
+            plugin: None,
+            message: format!("failed to set fuel on a new store: {error}"),
+        })?;
     store.set_epoch_deadline(wall_time_ticks(config.wall_time));
     store.epoch_deadline_trap();
     Ok(store)
@@ -90,13 +100,25 @@ pub(crate) fn classify_failure(
 ) -> PluginError {
     let plugin = plugin.to_string();
     if store.data().limiter.memory_limit_hit {
-        return PluginError::MemoryLimit { plugin, limit_bytes: config.max_memory_bytes };
+        return PluginError::MemoryLimit {
+            plugin,
+            limit_bytes: config.max_memory_bytes,
+        };
     }
 
     match error.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => PluginError::Timeout { plugin, limit: config.wall_time },
-        Some(Trap::OutOfFuel) => PluginError::FuelExhausted { plugin, fuel: config.fuel_per_call },
-        _ => PluginError::Trap { plugin, message: format!("{error:#}") },
+        Some(Trap::Interrupt) => PluginError::Timeout {
+            plugin,
+            limit: config.wall_time,
+        },
+        Some(Trap::OutOfFuel) => PluginError::FuelExhausted {
+            plugin,
+            fuel: config.fuel_per_call,
+        },
+        _ => PluginError::Trap {
+            plugin,
+            message: format!("{error:#}"),
+        },
     }
 }
 
@@ -106,7 +128,11 @@ pub(crate) fn rejection(plugin: &str, error: RouteError) -> PluginError {
         RouteError::NoRule(message) => (RejectionKind::NoRule, message),
         RouteError::InvalidInput(message) => (RejectionKind::InvalidInput, message),
     };
-    PluginError::Rejected { plugin: plugin.to_string(), kind, message: truncate_message(message) }
+    PluginError::Rejected {
+        plugin: plugin.to_string(),
+        kind,
+        message: truncate_message(message),
+    }
 }
 
 /// A counting semaphore that keeps the number of live sandboxes within the
@@ -123,13 +149,19 @@ pub(crate) struct CallSlot<'a> {
 
 impl CallSlots {
     pub(crate) fn new(count: u32) -> CallSlots {
-        CallSlots { free: Mutex::new(count), released: Condvar::new() }
+        CallSlots {
+            free: Mutex::new(count),
+            released: Condvar::new(),
+        }
     }
 
     pub(crate) fn acquire(&self) -> CallSlot<'_> {
         let mut free = self.free.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         while *free == 0 {
-            free = self.released.wait(free).unwrap_or_else(|poisoned| poisoned.into_inner());
+            free = self
+                .released
+                .wait(free)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
         }
         *free -= 1;
         CallSlot { slots: self }

@@ -52,8 +52,18 @@ struct Route {
     priority: Priority,
 }
 
-const fn route(service_code: &'static str, department: &'static str, queue: Option<&'static str>, priority: Priority) -> Route {
-    Route { service_code, department, queue, priority }
+const fn route(
+    service_code: &'static str,
+    department: &'static str,
+    queue: Option<&'static str>,
+    priority: Priority,
+) -> Route {
+    Route {
+        service_code,
+        department,
+        queue,
+        priority,
+    }
 }
 
 use Priority::{High, Low, Normal};
@@ -65,44 +75,164 @@ use Priority::{High, Low, Normal};
 const ROUTES: &[Route] = &[
     route("abandoned-bicycle", "BTDT", Some("BTDT_BostonBikes"), Low),
     route("abandoned-vehicles", "BTDT", Some("BTDT_AVRS Interface Queue"), Normal),
-    route("animal-generic-request", "INFO", Some("INFO01_GenericeFormforOtherServiceRequestTypes"), Normal),
+    route(
+        "animal-generic-request",
+        "INFO",
+        Some("INFO01_GenericeFormforOtherServiceRequestTypes"),
+        Normal,
+    ),
     route("ce-collection", "PWDx", None, Normal),
-    route("city-state-snow-issues", "INFO", Some("INFO01_GenericeFormforOtherServiceRequestTypes"), Normal),
+    route(
+        "city-state-snow-issues",
+        "INFO",
+        Some("INFO01_GenericeFormforOtherServiceRequestTypes"),
+        Normal,
+    ),
     route("electrical", "ISD", Some("ISD_Building (INTERNAL)"), High),
     route("empty-litter-basket", "PWDx", None, Normal),
-    route("general-comments-for-a-program-or-policy", "BTDT", Some("BTDT_Parking Enforcement"), Low),
-    route("general-lighting-request", "PWDx", Some("PWDx_Street Light_General Lighting Request"), Normal),
+    route(
+        "general-comments-for-a-program-or-policy",
+        "BTDT",
+        Some("BTDT_Parking Enforcement"),
+        Low,
+    ),
+    route(
+        "general-lighting-request",
+        "PWDx",
+        Some("PWDx_Street Light_General Lighting Request"),
+        Normal,
+    ),
     route("graffiti-removal", "PROP", Some("PROP_GRAF_GraffitiRemoval"), Low),
-    route("ground-maintenance", "PARK", Some("PARK_Maintenance_Ground Maintenance"), Normal),
-    route("heat-excessive-insufficient", "ISD", Some("ISD_Housing (INTERNAL)"), High),
+    route(
+        "ground-maintenance",
+        "PARK",
+        Some("PARK_Maintenance_Ground Maintenance"),
+        Normal,
+    ),
+    route(
+        "heat-excessive-insufficient",
+        "ISD",
+        Some("ISD_Housing (INTERNAL)"),
+        High,
+    ),
     route("illegal-dumping", "PWDx", Some("PWDx_Code Enforcement"), Normal),
-    route("improper-storage-of-trash-barrels", "PWDx", Some("PWDx_Code Enforcement"), Normal),
-    route("knockdown-replacement", "PWDx", Some("PWDx_Street Light Knockdown Replacement"), High),
-    route("loud-parties-music-people", "INFO", Some("INFO01_GenericeFormforOtherServiceRequestTypes"), Normal),
+    route(
+        "improper-storage-of-trash-barrels",
+        "PWDx",
+        Some("PWDx_Code Enforcement"),
+        Normal,
+    ),
+    route(
+        "knockdown-replacement",
+        "PWDx",
+        Some("PWDx_Street Light Knockdown Replacement"),
+        High,
+    ),
+    route(
+        "loud-parties-music-people",
+        "INFO",
+        Some("INFO01_GenericeFormforOtherServiceRequestTypes"),
+        Normal,
+    ),
     route("misc-snow-complaint", "PWDx", Some("PWDx_Snow Cases"), Normal),
-    route("missed-trash-recycling-yard-waste-bulk-item", "PWDx", Some("PWDx_Missed Trash\\Recycling\\Yard Waste\\Bulk Item"), Normal),
+    route(
+        "missed-trash-recycling-yard-waste-bulk-item",
+        "PWDx",
+        Some("PWDx_Missed Trash\\Recycling\\Yard Waste\\Bulk Item"),
+        Normal,
+    ),
     route("needle-pickup", "GEN_", Some("GEN_Needle_Pickup"), High),
-    route("new-sign-crosswalk-or-pavement-marking", "BTDT", Some("BTDT_Engineering_New Sign and Pavement Marking Requests"), Low),
+    route(
+        "new-sign-crosswalk-or-pavement-marking",
+        "BTDT",
+        Some("BTDT_Engineering_New Sign and Pavement Marking Requests"),
+        Low,
+    ),
     route("parking-enforcement", "BTDT", Some("BTDT_Parking Enforcement"), Normal),
-    route("pest-infestation-residential", "ISD", Some("ISD_Housing (INTERNAL)"), Normal),
+    route(
+        "pest-infestation-residential",
+        "ISD",
+        Some("ISD_Housing (INTERNAL)"),
+        Normal,
+    ),
     route("pick-up-dead-animal", "PWDx", None, Normal),
-    route("poor-conditions-of-property", "PWDx", Some("PWDx_Code Enforcement"), Normal),
+    route(
+        "poor-conditions-of-property",
+        "PWDx",
+        Some("PWDx_Code Enforcement"),
+        Normal,
+    ),
     route("pwd-graffiti", "PWDx", Some("PWDx_Graffiti"), Low),
     route("request-for-pothole-repair", "PWDx", None, Normal),
-    route("request-for-recycling-cart", "PWDx", Some("PWDx_Recycling Sent to Contractor"), Low),
+    route(
+        "request-for-recycling-cart",
+        "PWDx",
+        Some("PWDx_Recycling Sent to Contractor"),
+        Low,
+    ),
     route("requests-for-street-cleaning", "PWDx", None, Normal),
-    route("rodent-activity", "ISD", Some("ISD_Environmental Services (INTERNAL)"), Normal),
-    route("schedule-a-bulk-item-pickup", "PWDx", Some("PWDx_Schedule a Bulk Item Pickup"), Low),
-    route("schedule-a-bulk-item-pickup-ss", "PWDx", Some("PWDx_Schedule a Bulk Item Pickup"), Low),
+    route(
+        "rodent-activity",
+        "ISD",
+        Some("ISD_Environmental Services (INTERNAL)"),
+        Normal,
+    ),
+    route(
+        "schedule-a-bulk-item-pickup",
+        "PWDx",
+        Some("PWDx_Schedule a Bulk Item Pickup"),
+        Low,
+    ),
+    route(
+        "schedule-a-bulk-item-pickup-ss",
+        "PWDx",
+        Some("PWDx_Schedule a Bulk Item Pickup"),
+        Low,
+    ),
     route("short-term-rental", "ISD", Some("ISD_Housing (INTERNAL)"), Normal),
-    route("sidewalk-cover-manhole", "INFO", Some("INFO01_GenericeFormforOtherServiceRequestTypes"), High),
-    route("sidewalk-repair-make-safe", "PWDx", Some("PWDx_Highway Construction"), High),
+    route(
+        "sidewalk-cover-manhole",
+        "INFO",
+        Some("INFO01_GenericeFormforOtherServiceRequestTypes"),
+        High,
+    ),
+    route(
+        "sidewalk-repair-make-safe",
+        "PWDx",
+        Some("PWDx_Highway Construction"),
+        High,
+    ),
     route("sign-repair", "BTDT", Some("BTDT_Sign Shop_Sign Installation"), Normal),
-    route("street-light-outages", "PWDx", Some("PWDx_Street Light Outages"), Normal),
-    route("traffic-signal-inspection", "BTDT", Some("BTDT_Traffic Signal_Repair"), High),
-    route("tree-maintenance-requests", "PARK", Some("PARK_Maintenance_Tree Maintenance"), Normal),
-    route("unsatisfactory-living-conditions", "ISD", Some("ISD_Housing (INTERNAL)"), Normal),
-    route("unsatisfactory-utilities-electrical-plumbing", "ISD", Some("ISD_Housing (INTERNAL)"), Normal),
+    route(
+        "street-light-outages",
+        "PWDx",
+        Some("PWDx_Street Light Outages"),
+        Normal,
+    ),
+    route(
+        "traffic-signal-inspection",
+        "BTDT",
+        Some("BTDT_Traffic Signal_Repair"),
+        High,
+    ),
+    route(
+        "tree-maintenance-requests",
+        "PARK",
+        Some("PARK_Maintenance_Tree Maintenance"),
+        Normal,
+    ),
+    route(
+        "unsatisfactory-living-conditions",
+        "ISD",
+        Some("ISD_Housing (INTERNAL)"),
+        Normal,
+    ),
+    route(
+        "unsatisfactory-utilities-electrical-plumbing",
+        "ISD",
+        Some("ISD_Housing (INTERNAL)"),
+        Normal,
+    ),
     route("unshoveled-sidewalk", "PWDx", Some("PWDx_Code Enforcement"), Normal),
 ];
 
@@ -114,10 +244,10 @@ pub const BIKE_LANE_GRAFFITI_QUEUE: &str = "BTDT_BostonBikes";
 
 /// Decides where a Boston service request goes.
 pub fn route_request(request: &Request<'_>) -> Decision {
-    if request.service_code == "pwd-graffiti" {
-        if let Some(decision) = route_graffiti_to_transportation(request) {
-            return decision;
-        }
+    if request.service_code == "pwd-graffiti"
+        && let Some(decision) = route_graffiti_to_transportation(request)
+    {
+        return decision;
     }
 
     match ROUTES.binary_search_by(|route| route.service_code.cmp(request.service_code)) {
@@ -154,8 +284,14 @@ fn route_graffiti_to_transportation(request: &Request<'_>) -> Option<Decision> {
         .map(|(_, value)| *value);
 
     let (queue, reason) = match surface {
-        Some("traffic-signal") => (TRAFFIC_SIGNAL_GRAFFITI_QUEUE, "Graffiti on a traffic signal goes to Transportation."),
-        Some("bike-lane") => (BIKE_LANE_GRAFFITI_QUEUE, "Graffiti in a bike lane goes to Transportation."),
+        Some("traffic-signal") => (
+            TRAFFIC_SIGNAL_GRAFFITI_QUEUE,
+            "Graffiti on a traffic signal goes to Transportation.",
+        ),
+        Some("bike-lane") => (
+            BIKE_LANE_GRAFFITI_QUEUE,
+            "Graffiti in a bike lane goes to Transportation.",
+        ),
         _ if mentions_traffic_signal(request.description) => (
             TRAFFIC_SIGNAL_GRAFFITI_QUEUE,
             "The description mentions a traffic signal, so the graffiti goes to Transportation.",
@@ -177,9 +313,15 @@ fn route_graffiti_to_transportation(request: &Request<'_>) -> Option<Decision> {
 
 fn mentions_traffic_signal(description: &str) -> bool {
     let text = description.to_ascii_lowercase();
-    ["signal", "traffic light", "signal box", "walk light", "pedestrian light"]
-        .iter()
-        .any(|phrase| text.contains(phrase))
+    [
+        "signal",
+        "traffic light",
+        "signal box",
+        "walk light",
+        "pedestrian light",
+    ]
+    .iter()
+    .any(|phrase| text.contains(phrase))
 }
 
 fn mentions_bike_lane(description: &str) -> bool {
@@ -194,13 +336,23 @@ mod tests {
     use super::*;
 
     fn request<'a>(service_code: &'a str, description: &'a str) -> Request<'a> {
-        Request { service_code, default_department: "INFO", description, attributes: Vec::new() }
+        Request {
+            service_code,
+            default_department: "INFO",
+            description,
+            attributes: Vec::new(),
+        }
     }
 
     #[test]
     fn routes_table_is_sorted_and_unique() {
         for pair in ROUTES.windows(2) {
-            assert!(pair[0].service_code < pair[1].service_code, "{} before {}", pair[0].service_code, pair[1].service_code);
+            assert!(
+                pair[0].service_code < pair[1].service_code,
+                "{} before {}",
+                pair[0].service_code,
+                pair[1].service_code
+            );
         }
     }
 

@@ -30,7 +30,10 @@ fn service_code(case_type: &str) -> String {
 #[test]
 fn service_code_slugifies_case_types() {
     assert_eq!(service_code("Request for Pothole Repair"), "request-for-pothole-repair");
-    assert_eq!(service_code("New Sign  Crosswalk or Pavement Marking"), "new-sign-crosswalk-or-pavement-marking");
+    assert_eq!(
+        service_code("New Sign  Crosswalk or Pavement Marking"),
+        "new-sign-crosswalk-or-pavement-marking"
+    );
     assert_eq!(service_code("Sidewalk Repair (Make Safe)"), "sidewalk-repair-make-safe");
 }
 
@@ -56,9 +59,16 @@ fn sample_rows_match_city_departments() {
         let decision = route_request(&request);
 
         rows += 1;
-        assert!(!decision.reason.starts_with("No Boston rule"), "case type '{}' is missing from the table", &record[type_column]);
+        assert!(
+            !decision.reason.starts_with("No Boston rule"),
+            "case type '{}' is missing from the table",
+            &record[type_column]
+        );
         if decision.department != record[department_column] {
-            misses.push(format!("{} -> {} (city: {})", &record[type_column], decision.department, &record[department_column]));
+            misses.push(format!(
+                "{} -> {} (city: {})",
+                &record[type_column], decision.department, &record[department_column]
+            ));
         }
     }
 
@@ -66,5 +76,8 @@ fn sample_rows_match_city_departments() {
     // The two misses are graffiti that the city sent to Transportation
     // although neither the title nor an attribute shows where it was.
     assert_eq!(misses.len(), 2, "misses: {misses:#?}");
-    assert!(misses.iter().all(|miss| miss.starts_with("PWD Graffiti")), "misses: {misses:#?}");
+    assert!(
+        misses.iter().all(|miss| miss.starts_with("PWD Graffiti")),
+        "misses: {misses:#?}"
+    );
 }

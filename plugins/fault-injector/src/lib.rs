@@ -60,16 +60,23 @@ mod component {
                 .map_err(RouteError::InvalidInput)?;
 
             match fault {
-                Fault::None => Ok(decision(request.default_department, "fault = none: the default department.")),
+                Fault::None => Ok(decision(
+                    request.default_department,
+                    "fault = none: the default department.",
+                )),
                 Fault::Loop => spin_forever(),
                 Fault::GrowMemory => grow_memory_forever(),
                 Fault::Trap => core::arch::wasm32::unreachable(),
-                Fault::WrongDepartment => {
-                    Ok(decision(WRONG_DEPARTMENT.to_string(), "fault = wrong-department: a department that does not exist."))
-                }
+                Fault::WrongDepartment => Ok(decision(
+                    WRONG_DEPARTMENT.to_string(),
+                    "fault = wrong-department: a department that does not exist.",
+                )),
                 Fault::ReadEnvironment => {
                     let home = std::env::var("HOME").unwrap_or_default();
-                    Ok(decision(request.default_department, &format!("fault = read-environment: HOME is '{home}'.")))
+                    Ok(decision(
+                        request.default_department,
+                        &format!("fault = read-environment: HOME is '{home}'."),
+                    ))
                 }
             }
         }

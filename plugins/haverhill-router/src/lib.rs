@@ -29,8 +29,16 @@ mod component {
                 point: request.location.map(|location| (location.lat, location.long)),
                 month: request.received_local.month,
                 after_hours: request.after_hours,
-                departments: request.departments.into_iter().map(|department| department.code).collect(),
-                settings: request.settings.into_iter().map(|setting| (setting.key, setting.value)).collect(),
+                departments: request
+                    .departments
+                    .into_iter()
+                    .map(|department| department.code)
+                    .collect(),
+                settings: request
+                    .settings
+                    .into_iter()
+                    .map(|setting| (setting.key, setting.value))
+                    .collect(),
                 service_code: request.service_code,
                 service_group: request.service_group,
                 default_department: request.default_department,

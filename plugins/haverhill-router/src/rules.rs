@@ -74,7 +74,12 @@ pub const DEFAULT_WINTER_MONTHS: &str = "11,12,1,2,3";
 /// most potholes in March and April.
 pub const DEFAULT_POTHOLE_SEASON_MONTHS: &str = "3,4";
 
-const HEALTH_SERVICES: &[&str] = &["rodents", "housing-complaint", "food-establishment", "trash-private-property"];
+const HEALTH_SERVICES: &[&str] = &[
+    "rodents",
+    "housing-complaint",
+    "food-establishment",
+    "trash-private-property",
+];
 const ASSESSOR_SERVICES: &[&str] = &["assessor-question", "abatement-request"];
 
 /// Decides where a Haverhill service request goes.
@@ -103,7 +108,12 @@ fn decide(request: &Request) -> Result<Decision, RuleError> {
         return Ok(tree_down_rule(request));
     }
     if ASSESSOR_SERVICES.contains(&code) || group == Some("assessor") {
-        return Ok(decision(ASSESSOR, Priority::Normal, None, "Assessor services go to the Assessor's Office."));
+        return Ok(decision(
+            ASSESSOR,
+            Priority::Normal,
+            None,
+            "Assessor services go to the Assessor's Office.",
+        ));
     }
 
     Ok(decision(
@@ -116,14 +126,22 @@ fn decide(request: &Request) -> Result<Decision, RuleError> {
 
 /// Health complaints are Inspectional Services' code enforcement work.
 fn health_rule(request: &Request) -> Decision {
-    let reason = format!("Health service '{}' goes to Inspectional Services, Health.", request.service_code);
+    let reason = format!(
+        "Health service '{}' goes to Inspectional Services, Health.",
+        request.service_code
+    );
     decision(ISD_HEALTH, Priority::Normal, None, &reason)
 }
 
 /// Unshoveled sidewalks are a code enforcement matter for Inspectional
 /// Services, not a plowing job.
 fn sidewalk_snow_rule() -> Decision {
-    decision(ISD_HEALTH, Priority::Normal, None, "Unshoveled sidewalks are code enforcement for Inspectional Services.")
+    decision(
+        ISD_HEALTH,
+        Priority::Normal,
+        None,
+        "Unshoveled sidewalks are code enforcement for Inspectional Services.",
+    )
 }
 
 /// Snow and ice go to DPW Highway's ward queue. They are high priority in the
@@ -135,9 +153,15 @@ fn snow_ice_rule(request: &Request) -> Result<Decision, RuleError> {
     let winter = month_in_setting(request, "winter_months", DEFAULT_WINTER_MONTHS)?;
 
     let (priority, reason) = if request.after_hours && (hazard || request.service_code == "icy-road") {
-        (Priority::Urgent, "Snow or ice hazard after hours goes to the on-call DPW Highway crew.")
+        (
+            Priority::Urgent,
+            "Snow or ice hazard after hours goes to the on-call DPW Highway crew.",
+        )
     } else if winter {
-        (Priority::High, "Snow and ice in the winter months go to DPW Highway at high priority.")
+        (
+            Priority::High,
+            "Snow and ice in the winter months go to DPW Highway at high priority.",
+        )
     } else {
         (Priority::Normal, "Snow and ice go to DPW Highway.")
     };
@@ -154,11 +178,17 @@ fn pothole_rule(request: &Request) -> Result<Decision, RuleError> {
     let season = month_in_setting(request, "pothole_season_months", DEFAULT_POTHOLE_SEASON_MONTHS)?;
 
     let (priority, reason) = if request.after_hours && hazard {
-        (Priority::Urgent, "Hazardous pothole after hours goes to the on-call DPW Highway crew.")
+        (
+            Priority::Urgent,
+            "Hazardous pothole after hours goes to the on-call DPW Highway crew.",
+        )
     } else if large {
         (Priority::High, "Large pothole goes to DPW Highway at high priority.")
     } else if season {
-        (Priority::High, "Pothole in pothole season goes to DPW Highway at high priority.")
+        (
+            Priority::High,
+            "Pothole in pothole season goes to DPW Highway at high priority.",
+        )
     } else {
         (Priority::Normal, "Pothole goes to DPW Highway.")
     };
@@ -172,12 +202,27 @@ fn tree_down_rule(request: &Request) -> Decision {
     let blocking = request.attributes.get("blocking_road").map(String::as_str) == Some("yes");
 
     if blocking {
-        return decision(DPW_HIGHWAY, Priority::Urgent, Some("on-call".to_string()), "Tree blocking a road goes to the on-call DPW Highway crew.");
+        return decision(
+            DPW_HIGHWAY,
+            Priority::Urgent,
+            Some("on-call".to_string()),
+            "Tree blocking a road goes to the on-call DPW Highway crew.",
+        );
     }
     if request.after_hours {
-        return decision(DPW_HIGHWAY, Priority::Urgent, Some("on-call".to_string()), "Tree down after hours goes to the on-call DPW Highway crew.");
+        return decision(
+            DPW_HIGHWAY,
+            Priority::Urgent,
+            Some("on-call".to_string()),
+            "Tree down after hours goes to the on-call DPW Highway crew.",
+        );
     }
-    decision(DPW_PARKS, Priority::Normal, None, "Tree down in business hours goes to DPW Parks and Forestry.")
+    decision(
+        DPW_PARKS,
+        Priority::Normal,
+        None,
+        "Tree down in business hours goes to DPW Parks and Forestry.",
+    )
 }
 
 /// Sends work of a department that has not joined 311 to the Mayor's 311
@@ -211,7 +256,9 @@ fn ward_queue(prefix: &str, request: &Request) -> Result<String, RuleError> {
 
     let mut wards: Vec<(u32, &str)> = Vec::new();
     for (key, value) in &request.settings {
-        let Some(number) = key.strip_prefix("ward.") else { continue };
+        let Some(number) = key.strip_prefix("ward.") else {
+            continue;
+        };
         let number = number
             .parse::<u32>()
             .map_err(|_| RuleError::InvalidSetting(format!("setting {key}: the ward number must be a whole number")))?;
@@ -238,7 +285,10 @@ fn parse_box(text: &str) -> Result<[f64; 4], String> {
         .map_err(|_| format!("invalid box '{text}': expected min_lat,min_long,max_lat,max_long"))?;
 
     let Ok(corners) = <[f64; 4]>::try_from(numbers.as_slice()) else {
-        return Err(format!("invalid box '{text}': expected four numbers, found {}", numbers.len()));
+        return Err(format!(
+            "invalid box '{text}': expected four numbers, found {}",
+            numbers.len()
+        ));
     };
     Ok(corners)
 }
@@ -262,7 +312,12 @@ fn month_in_setting(request: &Request, key: &str, default: &str) -> Result<bool,
 }
 
 fn decision(department: &str, priority: Priority, queue: Option<String>, reason: &str) -> Decision {
-    Decision { department: department.to_string(), priority, queue, reason: reason.to_string() }
+    Decision {
+        department: department.to_string(),
+        priority,
+        queue,
+        reason: reason.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -65,13 +65,21 @@ impl BoundingBox {
             .map_err(|_| format!("invalid box '{text}': expected four numbers min_lat,min_long,max_lat,max_long"))?;
 
         let [min_lat, min_long, max_lat, max_long] = numbers[..] else {
-            return Err(format!("invalid box '{text}': expected four numbers, found {}", numbers.len()));
+            return Err(format!(
+                "invalid box '{text}': expected four numbers, found {}",
+                numbers.len()
+            ));
         };
         if min_lat > max_lat || min_long > max_long {
             return Err(format!("invalid box '{text}': a minimum is greater than its maximum"));
         }
 
-        Ok(BoundingBox { min_lat, min_long, max_lat, max_long })
+        Ok(BoundingBox {
+            min_lat,
+            min_long,
+            max_lat,
+            max_long,
+        })
     }
 
     /// Tells whether `point` lies inside the box or on its edge.
@@ -98,8 +106,14 @@ mod tests {
     #[test]
     fn bounding_box_includes_edges() {
         let area = BoundingBox::parse("42.77,-71.10,42.80,-71.05").unwrap();
-        assert!(area.contains(&Location { lat: 42.77, long: -71.05 }));
-        assert!(!area.contains(&Location { lat: 42.81, long: -71.07 }));
+        assert!(area.contains(&Location {
+            lat: 42.77,
+            long: -71.05
+        }));
+        assert!(!area.contains(&Location {
+            lat: 42.81,
+            long: -71.07
+        }));
     }
 
     #[test]

@@ -17,6 +17,10 @@
 //!
 //! civic311_plugin_sdk::export_router!(Router);
 //! ```
+//!
+//! A plugin that can do without std should be `#![no_std]` on `wasm32` and
+//! invoke [`no_std_runtime!`] once. It then imports nothing from WASI, which
+//! makes each sandboxed call cheaper to instantiate.
 
 #![no_std]
 

@@ -21,7 +21,9 @@ unsafe impl Sync for BumpAllocator {}
 
 impl BumpAllocator {
     pub const fn new() -> BumpAllocator {
-        BumpAllocator { next: UnsafeCell::new(0) }
+        BumpAllocator {
+            next: UnsafeCell::new(0),
+        }
     }
 }
 
@@ -126,7 +128,12 @@ macro_rules! no_std_runtime {
         ///
         /// See `canonical_realloc`. The host calls it while lowering arguments.
         #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn cabi_realloc(old_pointer: *mut u8, old_len: usize, align: usize, new_len: usize) -> *mut u8 {
+        pub unsafe extern "C" fn cabi_realloc(
+            old_pointer: *mut u8,
+            old_len: usize,
+            align: usize,
+            new_len: usize,
+        ) -> *mut u8 {
             unsafe { $crate::runtime::canonical_realloc(old_pointer, old_len, align, new_len) }
         }
 

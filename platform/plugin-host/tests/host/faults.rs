@@ -36,7 +36,9 @@ fn loop_times_out() {
 
     let error = host.route(&plugin, &fault_request("loop")).unwrap_err();
 
-    let PluginError::Timeout { plugin: name, limit } = &error else { panic!("expected Timeout, got {error}") };
+    let PluginError::Timeout { plugin: name, limit } = &error else {
+        panic!("expected Timeout, got {error}")
+    };
     assert_eq!(name, "fault-injector");
     assert_eq!(*limit, Duration::from_millis(200));
     assert_eq!(error.blame(), "plugin");
@@ -47,13 +49,19 @@ fn loop_times_out() {
 /// budget lasts, fuel stops the loop first.
 #[test]
 fn loop_exhausts_small_fuel_budget() {
-    let config = HostConfig { fuel_per_call: 2_000_000, wall_time: Duration::from_secs(60), ..timeout_config() };
+    let config = HostConfig {
+        fuel_per_call: 2_000_000,
+        wall_time: Duration::from_secs(60),
+        ..timeout_config()
+    };
     let host = PluginHost::new(config).unwrap();
     let plugin = load_fault_injector(&host);
 
     let error = host.route(&plugin, &fault_request("loop")).unwrap_err();
 
-    let PluginError::FuelExhausted { plugin: name, fuel } = &error else { panic!("expected FuelExhausted, got {error}") };
+    let PluginError::FuelExhausted { plugin: name, fuel } = &error else {
+        panic!("expected FuelExhausted, got {error}")
+    };
     assert_eq!(name, "fault-injector");
     assert_eq!(*fuel, 2_000_000);
     assert_good_call_succeeds(&host);
@@ -62,13 +70,22 @@ fn loop_exhausts_small_fuel_budget() {
 /// The wall-time limit is generous here so that only the memory limit can stop the plugin.
 #[test]
 fn grow_memory_hits_memory_limit() {
-    let config = HostConfig { wall_time: Duration::from_secs(60), ..timeout_config() };
+    let config = HostConfig {
+        wall_time: Duration::from_secs(60),
+        ..timeout_config()
+    };
     let host = PluginHost::new(config).unwrap();
     let plugin = load_fault_injector(&host);
 
     let error = host.route(&plugin, &fault_request("grow-memory")).unwrap_err();
 
-    let PluginError::MemoryLimit { plugin: name, limit_bytes } = &error else { panic!("expected MemoryLimit, got {error}") };
+    let PluginError::MemoryLimit {
+        plugin: name,
+        limit_bytes,
+    } = &error
+    else {
+        panic!("expected MemoryLimit, got {error}")
+    };
     assert_eq!(name, "fault-injector");
     assert_eq!(*limit_bytes, 16 << 20);
     assert_good_call_succeeds(&host);
@@ -81,7 +98,9 @@ fn trap_is_reported_as_trap() {
 
     let error = host.route(&plugin, &fault_request("trap")).unwrap_err();
 
-    let PluginError::Trap { plugin: name, message } = &error else { panic!("expected Trap, got {error}") };
+    let PluginError::Trap { plugin: name, message } = &error else {
+        panic!("expected Trap, got {error}")
+    };
     assert_eq!(name, "fault-injector");
     assert!(message.contains("unreachable"), "{message}");
     assert_good_call_succeeds(&host);
@@ -109,7 +128,9 @@ fn wasi_import_call_traps() {
 
     let error = host.route(&plugin, &fault_request("read-environment")).unwrap_err();
 
-    let PluginError::Trap { plugin: name, message } = &error else { panic!("expected Trap, got {error}") };
+    let PluginError::Trap { plugin: name, message } = &error else {
+        panic!("expected Trap, got {error}")
+    };
     assert_eq!(name, "fault-injector");
     assert!(message.contains("wasi:cli/environment"), "{message}");
     assert_good_call_succeeds(&host);

@@ -11,7 +11,9 @@ fn load_rejects_core_module() {
 
     let error = host.load("core-module", &core_module).unwrap_err();
 
-    let PluginError::InvalidComponent { plugin, message } = &error else { panic!("expected InvalidComponent, got {error}") };
+    let PluginError::InvalidComponent { plugin, message } = &error else {
+        panic!("expected InvalidComponent, got {error}")
+    };
     assert_eq!(plugin, "core-module");
     assert!(message.contains("core WebAssembly module"), "{message}");
 }
@@ -50,7 +52,9 @@ fn load_rejects_component_of_other_world() {
 
     let error = host.load("greeter", &component).unwrap_err();
 
-    let PluginError::WrongWorld { plugin, message } = &error else { panic!("expected WrongWorld, got {error}") };
+    let PluginError::WrongWorld { plugin, message } = &error else {
+        panic!("expected WrongWorld, got {error}")
+    };
     assert_eq!(plugin, "greeter");
     assert!(message.contains("route"), "{message}");
 }

@@ -16,7 +16,11 @@ use civic311_plugin_host::{HostConfig, LoadedPlugin, PluginHost};
 /// hits the wall-time limit long before the fuel budget, which would take
 /// minutes to burn at any realistic speed.
 fn timeout_config() -> HostConfig {
-    HostConfig { fuel_per_call: 1_000_000_000_000, max_memory_bytes: 16 << 20, wall_time: Duration::from_millis(200) }
+    HostConfig {
+        fuel_per_call: 1_000_000_000_000,
+        max_memory_bytes: 16 << 20,
+        wall_time: Duration::from_millis(200),
+    }
 }
 
 fn host() -> PluginHost {
@@ -25,7 +29,8 @@ fn host() -> PluginHost {
 
 fn load_bundled(host: &PluginHost, name: &str) -> LoadedPlugin {
     let wasm = civic311_bundled_plugins::bundled(name).unwrap_or_else(|| panic!("{name} is not bundled"));
-    host.load(name, wasm).unwrap_or_else(|error| panic!("load {name}: {error}"))
+    host.load(name, wasm)
+        .unwrap_or_else(|error| panic!("load {name}: {error}"))
 }
 
 fn load_fault_injector(host: &PluginHost) -> LoadedPlugin {
@@ -37,16 +42,25 @@ fn load_fault_injector(host: &PluginHost) -> LoadedPlugin {
 fn departments(codes: &[&str]) -> Vec<DepartmentRef> {
     codes
         .iter()
-        .map(|code| DepartmentRef { code: code.to_string(), name: format!("Department {code}") })
+        .map(|code| DepartmentRef {
+            code: code.to_string(),
+            name: format!("Department {code}"),
+        })
         .collect()
 }
 
 fn settings(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect()
 }
 
 fn attribute(code: &str, value: &str) -> AttributeValue {
-    AttributeValue { code: code.to_string(), values: vec![value.to_string()] }
+    AttributeValue {
+        code: code.to_string(),
+        values: vec![value.to_string()],
+    }
 }
 
 /// Builds a request received on Wednesday 2026-12-02 at 10:30, in business hours.
@@ -62,7 +76,14 @@ fn request(service_code: &str, default_department: &str) -> RouteInput {
         address: None,
         attributes: Vec::new(),
         channel: Channel::Web,
-        received_local: LocalTime { year: 2026, month: 12, day: 2, hour: 10, minute: 30, weekday: 2 },
+        received_local: LocalTime {
+            year: 2026,
+            month: 12,
+            day: 2,
+            hour: 10,
+            minute: 30,
+            weekday: 2,
+        },
         after_hours: false,
         departments: Vec::new(),
         settings: BTreeMap::new(),

@@ -178,11 +178,15 @@ fn haverhill_bad_ward_setting_is_rejected() {
     let host = host();
     let plugin = load_bundled(&host, "haverhill-router");
     let mut input = haverhill("pothole", "streets");
-    input.settings.insert("ward.1".to_string(), "north of the river".to_string());
+    input
+        .settings
+        .insert("ward.1".to_string(), "north of the river".to_string());
 
     let error = host.route(&plugin, &input).unwrap_err();
 
-    let PluginError::Rejected { plugin, kind, message } = &error else { panic!("expected Rejected, got {error}") };
+    let PluginError::Rejected { plugin, kind, message } = &error else {
+        panic!("expected Rejected, got {error}")
+    };
     assert_eq!(plugin, "haverhill-router");
     assert_eq!(*kind, RejectionKind::InvalidInput);
     assert!(message.starts_with("setting ward.1:"), "{message}");
@@ -194,7 +198,11 @@ fn haverhill_bad_ward_setting_is_rejected() {
 /// and memory are checked.
 #[test]
 fn bundled_routers_fit_small_budget() {
-    let config = HostConfig { fuel_per_call: 100_000, wall_time: Duration::from_secs(60), ..HostConfig::default() };
+    let config = HostConfig {
+        fuel_per_call: 100_000,
+        wall_time: Duration::from_secs(60),
+        ..HostConfig::default()
+    };
     let host = PluginHost::new(config).unwrap();
     let boston_plugin = load_bundled(&host, "boston-router");
     let haverhill_plugin = load_bundled(&host, "haverhill-router");

@@ -14,8 +14,13 @@ fn request(service_code: &str, group: &str) -> Request {
         attributes: BTreeMap::new(),
         month: 6,
         after_hours: false,
-        departments: [DPW_HIGHWAY, DPW_PARKS, ISD_HEALTH, ASSESSOR, MAYOR_311].map(String::from).to_vec(),
-        settings: settings.into_iter().map(|(key, value)| (key.to_string(), value.to_string())).collect(),
+        departments: [DPW_HIGHWAY, DPW_PARKS, ISD_HEALTH, ASSESSOR, MAYOR_311]
+            .map(String::from)
+            .to_vec(),
+        settings: settings
+            .into_iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect(),
     }
 }
 
@@ -117,14 +122,24 @@ fn pothole_hazard_after_hours_is_urgent() {
 
 #[test]
 fn tree_down_in_business_hours_goes_to_parks() {
-    let decision = route_request(&with_attribute(request("tree-down", "trees-parks"), "blocking_road", "no")).unwrap();
+    let decision = route_request(&with_attribute(
+        request("tree-down", "trees-parks"),
+        "blocking_road",
+        "no",
+    ))
+    .unwrap();
     assert_eq!(decision.department, DPW_PARKS);
     assert_eq!(decision.priority, Priority::Normal);
 }
 
 #[test]
 fn tree_down_blocking_road_goes_to_highway() {
-    let decision = route_request(&with_attribute(request("tree-down", "trees-parks"), "blocking_road", "yes")).unwrap();
+    let decision = route_request(&with_attribute(
+        request("tree-down", "trees-parks"),
+        "blocking_road",
+        "yes",
+    ))
+    .unwrap();
     assert_eq!(decision.department, DPW_HIGHWAY);
     assert_eq!(decision.priority, Priority::Urgent);
 }
@@ -159,7 +174,11 @@ fn department_not_joined_goes_to_mayor() {
     rodents.departments.retain(|code| code != ISD_HEALTH);
     let decision = route_request(&rodents).unwrap();
     assert_eq!(decision.department, MAYOR_311);
-    assert!(decision.reason.contains("isd-health has not joined 311"), "{}", decision.reason);
+    assert!(
+        decision.reason.contains("isd-health has not joined 311"),
+        "{}",
+        decision.reason
+    );
 }
 
 #[test]
@@ -167,7 +186,10 @@ fn no_joined_department_is_an_error() {
     let mut rodents = request("rodents", "health");
     rodents.departments = vec![DPW_HIGHWAY.to_string()];
     let error = route_request(&rodents).unwrap_err();
-    assert_eq!(error, RuleError::NoDepartment("neither isd-health nor mayor-311 has joined 311".to_string()));
+    assert_eq!(
+        error,
+        RuleError::NoDepartment("neither isd-health nor mayor-311 has joined 311".to_string())
+    );
 }
 
 #[test]
@@ -175,15 +197,21 @@ fn invalid_ward_box_names_the_setting() {
     let mut pothole = request("pothole", "streets");
     pothole.settings.insert("ward.3".to_string(), "42.7,-71.1".to_string());
     pothole.point = Some((43.0, -71.0));
-    let RuleError::InvalidSetting(message) = route_request(&pothole).unwrap_err() else { panic!("expected InvalidSetting") };
+    let RuleError::InvalidSetting(message) = route_request(&pothole).unwrap_err() else {
+        panic!("expected InvalidSetting")
+    };
     assert!(message.starts_with("setting ward.3:"), "{message}");
 }
 
 #[test]
 fn invalid_month_names_the_setting() {
     let mut pothole = request("pothole", "streets");
-    pothole.settings.insert("pothole_season_months".to_string(), "3,13".to_string());
-    let RuleError::InvalidSetting(message) = route_request(&pothole).unwrap_err() else { panic!("expected InvalidSetting") };
+    pothole
+        .settings
+        .insert("pothole_season_months".to_string(), "3,13".to_string());
+    let RuleError::InvalidSetting(message) = route_request(&pothole).unwrap_err() else {
+        panic!("expected InvalidSetting")
+    };
     assert!(message.contains("pothole_season_months"), "{message}");
     assert!(message.contains("'13'"), "{message}");
 }
