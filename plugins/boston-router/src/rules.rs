@@ -68,10 +68,16 @@ const fn route(
 
 use Priority::{High, Low, Normal};
 
-/// Case type table, sorted by service code. Departments and queues follow
-/// Boston's 311 export of January 2022; the priorities are ours: high for
-/// hazards to people (needles, unsafe sidewalks, signals, knocked-down poles,
-/// electrical), low for requests that schedule routine work.
+/// Case type table, sorted by service code. For the case types in Boston's
+/// 311 export of January 2022, departments and queues follow the export.
+/// The priorities are ours: high for hazards to people (needles, unsafe
+/// sidewalks, signals, knocked-down poles, electrical, heat), low for
+/// requests that schedule routine work.
+///
+/// NOTE: abandoned-bicycle, heat-excessive-insufficient, illegal-dumping,
+/// tree-maintenance-requests and unshoveled-sidewalk are not in that export.
+/// Their departments and queues are our reading of the city's structure and
+/// need the city's confirmation.
 const ROUTES: &[Route] = &[
     route("abandoned-bicycle", "BTDT", Some("BTDT_BostonBikes"), Low),
     route("abandoned-vehicles", "BTDT", Some("BTDT_AVRS Interface Queue"), Normal),
