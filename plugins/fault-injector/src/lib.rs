@@ -101,13 +101,16 @@ mod component {
         }
     }
 
-    /// Allocates and touches 1 MiB blocks for ever, so every block needs new
-    /// linear memory pages.
+    /// Allocates 1 MiB blocks for ever and keeps them, so the allocator grows
+    /// linear memory for each one. The blocks are not filled: wasmtime charges
+    /// fuel for bulk memory writes by their size, and filling them would let
+    /// the fuel budget stop the plugin before the memory limit does.
     fn grow_memory_forever() -> ! {
+        const BLOCK_BYTES: usize = 1 << 20;
+
         let mut blocks: Vec<Vec<u8>> = Vec::new();
         loop {
-            blocks.push(vec![1u8; 1 << 20]);
-            std::hint::black_box(&blocks);
+            blocks.push(std::hint::black_box(Vec::with_capacity(BLOCK_BYTES)));
         }
     }
 

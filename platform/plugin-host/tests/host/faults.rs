@@ -91,6 +91,23 @@ fn grow_memory_hits_memory_limit() {
     assert_good_call_succeeds(&host);
 }
 
+/// Under the default limits too, the memory limit and not the fuel budget
+/// stops the plugin. The wall-time limit is raised so that a slow machine
+/// cannot turn this into a timeout.
+#[test]
+fn grow_memory_default_limits() {
+    let config = HostConfig {
+        wall_time: Duration::from_secs(60),
+        ..HostConfig::default()
+    };
+    let host = PluginHost::new(config).unwrap();
+    let plugin = load_fault_injector(&host);
+
+    let error = host.route(&plugin, &fault_request("grow-memory")).unwrap_err();
+
+    assert!(matches!(error, PluginError::MemoryLimit { .. }), "{error}");
+}
+
 #[test]
 fn trap_is_reported_as_trap() {
     let host = host();
