@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// Why a plugin failed to load or to return a decision. Every message names
+/// Failure to load a plugin or to get a decision from it. Every message names
 /// the plugin. [`PluginError::blame`] returns whether the tenant's plugin or
 /// the platform is at fault.
 #[derive(Debug, thiserror::Error)]

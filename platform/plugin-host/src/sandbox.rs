@@ -15,18 +15,31 @@ pub(crate) struct CallState {
     limiter: CallLimiter,
 }
 
-/// [`StoreLimits`] that also records whether a memory limit was hit, so that
-/// the resulting trap can be reported as [`PluginError::MemoryLimit`].
+/// [`StoreLimits`] plus a limit on the sum of all linear memories, which
+/// `StoreLimits` checks only one memory at a time. It records whether a
+/// memory limit was hit, so that the trap is reported as [`PluginError::MemoryLimit`].
 struct CallLimiter {
     limits: StoreLimits,
+    max_total_memory_bytes: usize,
+    total_memory_bytes: usize,
     memory_limit_hit: bool,
 }
 
 impl ResourceLimiter for CallLimiter {
     fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
-        let result = self.limits.memory_growing(current, desired, maximum);
-        if !matches!(result, Ok(true)) {
+        let total = self.total_memory_bytes.saturating_sub(current).saturating_add(desired);
+        if total > self.max_total_memory_bytes {
             self.memory_limit_hit = true;
+            return Err(wasmtime::format_err!(
+                "linear memories would grow to {total} bytes in total, more than the limit of {} bytes",
+                self.max_total_memory_bytes
+            ));
+        }
+
+        let result = self.limits.memory_growing(current, desired, maximum);
+        match result {
+            Ok(true) => self.total_memory_bytes = total,
+            _ => self.memory_limit_hit = true,
         }
         result
     }
@@ -64,6 +77,8 @@ pub(crate) fn new_store(engine: &wasmtime::Engine, config: &HostConfig) -> Resul
         CallState {
             limiter: CallLimiter {
                 limits,
+                max_total_memory_bytes: config.max_memory_bytes,
+                total_memory_bytes: 0,
                 memory_limit_hit: false,
             },
         },
@@ -173,5 +188,48 @@ impl Drop for CallSlot<'_> {
         let mut free = self.slots.free.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         *free += 1;
         self.slots.released.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(max_bytes: usize) -> CallLimiter {
+        CallLimiter {
+            limits: StoreLimitsBuilder::new()
+                .memory_size(max_bytes)
+                .trap_on_grow_failure(true)
+                .build(),
+            max_total_memory_bytes: max_bytes,
+            total_memory_bytes: 0,
+            memory_limit_hit: false,
+        }
+    }
+
+    #[test]
+    fn limiter_counts_all_memories() {
+        let mut limiter = limiter(16 << 20);
+
+        let first = limiter.memory_growing(0, 10 << 20, None);
+        let second = limiter.memory_growing(0, 10 << 20, None);
+
+        assert!(matches!(first, Ok(true)));
+        assert!(second.is_err());
+        assert!(limiter.memory_limit_hit);
+        assert_eq!(limiter.total_memory_bytes, 10 << 20);
+    }
+
+    #[test]
+    fn limiter_counts_growth_once() {
+        let mut limiter = limiter(16 << 20);
+
+        let initial = limiter.memory_growing(0, 1 << 20, None);
+        let grown = limiter.memory_growing(1 << 20, 8 << 20, None);
+
+        assert!(matches!(initial, Ok(true)));
+        assert!(matches!(grown, Ok(true)));
+        assert_eq!(limiter.total_memory_bytes, 8 << 20);
+        assert!(!limiter.memory_limit_hit);
     }
 }
