@@ -70,6 +70,7 @@ fn emit_rerun_triggers(workspace_root: &Path) {
         let crate_dir = workspace_root.join("plugins").join(name);
         println!("cargo:rerun-if-changed={}", crate_dir.join("src").display());
         println!("cargo:rerun-if-changed={}", crate_dir.join("Cargo.toml").display());
+        println!("cargo:rerun-if-changed={}", crate_dir.join("build.rs").display());
     }
     println!("cargo:rerun-if-changed={}", workspace_root.join("Cargo.lock").display());
 }

@@ -62,7 +62,8 @@ const MAX_INSTANCE_SIZE: usize = 1 << 20;
 /// instead of `madvise`, so the next call takes no page faults on them. It
 /// applies only where `PAGEMAP_SCAN` (Linux 6.7 and later) finds the pages a
 /// call dirtied. Without it wasmtime would `memset` the lowest bytes, which a
-/// Rust router does not touch because its 1 MiB stack sits there.
+/// Rust plugin with the default 1 MiB stack barely touches, because its stack
+/// sits there and grows down from the top.
 const KEEP_RESIDENT_BYTES: usize = 2 << 20;
 
 /// Builds the engine that every tenant's plugins share: fuel and epoch
