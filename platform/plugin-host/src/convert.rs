@@ -11,8 +11,8 @@ use crate::error::PluginError;
 /// Maximum bytes of a department code, queue or assignee in a decision.
 pub const MAX_NAME_BYTES: usize = 256;
 
-/// Maximum bytes of a decision's reason, and of the message of a
-/// `route-error`, which is cut to this length instead of being rejected.
+/// Maximum bytes of a decision's reason. A longer `route-error` message or
+/// trap message (with its wasm backtrace) is cut to this length instead.
 pub const MAX_REASON_BYTES: usize = 1024;
 
 /// Builds the WIT request. A point is passed only when both coordinates are known.

@@ -132,7 +132,7 @@ pub(crate) fn classify_failure(
         },
         _ => PluginError::Trap {
             plugin,
-            message: format!("{error:#}"),
+            message: truncate_message(format!("{error:#}")),
         },
     }
 }
