@@ -4,7 +4,7 @@ use std::path::Path;
 use chrono::NaiveTime;
 use chrono_tz::Tz;
 
-use super::{ManifestError, ServiceSpec, TenantManifest, WeeklyHoursSpec};
+use super::{BoundingBox, ManifestError, ServiceSpec, TenantManifest, WeeklyHoursSpec};
 use crate::locale::Locale;
 use crate::sla::{BusinessCalendar, OpeningHours};
 
@@ -54,6 +54,30 @@ fn validate_identity(manifest: &TenantManifest) -> Result<(), FieldProblem> {
         return Err(("locales".into(), "must include \"en\"".into()));
     }
 
+    if let Some(area) = &manifest.service_area {
+        validate_bounding_box(area).map_err(|problem| ("service_area".to_string(), problem))?;
+    }
+
+    Ok(())
+}
+
+/// Checks that a box lies within WGS84 ranges and that each minimum is below
+/// its maximum, because an inverted box would reject every point.
+fn validate_bounding_box(area: &BoundingBox) -> Result<(), String> {
+    let in_range = (-90.0..=90.0).contains(&area.min_lat)
+        && (-90.0..=90.0).contains(&area.max_lat)
+        && (-180.0..=180.0).contains(&area.min_long)
+        && (-180.0..=180.0).contains(&area.max_long);
+    if !in_range {
+        return Err("is outside WGS84 ranges; latitudes must lie in -90 to 90 and longitudes in -180 to 180".into());
+    }
+
+    if area.min_lat >= area.max_lat || area.min_long >= area.max_long {
+        return Err(format!(
+            "min_lat {} and min_long {} must be below max_lat {} and max_long {}; swap the values that are reversed",
+            area.min_lat, area.min_long, area.max_lat, area.max_long
+        ));
+    }
     Ok(())
 }
 
@@ -150,6 +174,9 @@ fn validate_services(manifest: &TenantManifest) -> Result<(), FieldProblem> {
                 field("department"),
                 format!("'{}' is not a department code of this tenant; use one of its [[departments]] codes", service.department),
             ));
+        }
+        if let Some(area) = &service.service_area {
+            validate_bounding_box(area).map_err(|problem| (field("service_area"), problem))?;
         }
         if service.sla.to_sla().is_none() {
             return Err((field("sla"), "give exactly one of business_hours or calendar_days, such as { business_hours = 48 }".into()));
@@ -272,6 +299,20 @@ sla = { business_hours = 48 }
         let tenant = format!("{TENANT}\ncolour = \"blue\"\n");
         let error = load(&tenant, SERVICES).unwrap_err();
         assert!(error.to_string().contains("colour"), "{error}");
+    }
+
+    #[test]
+    fn inverted_service_area_names_the_field() {
+        let tenant = format!("{TENANT}\n[service_area]\nmin_lat = 43.7\nmin_long = -71.18\nmax_lat = 42.84\nmax_long = -70.99\n");
+        let field = invalid_field(load(&tenant, SERVICES).unwrap_err());
+        assert_eq!(field, "service_area");
+    }
+
+    #[test]
+    fn service_area_out_of_range_names_the_field() {
+        let services = format!("{SERVICES}service_area = {{ min_lat = 42.7, min_long = -191.0, max_lat = 42.8, max_long = -71.0 }}\n");
+        let field = invalid_field(load(TENANT, &services).unwrap_err());
+        assert_eq!(field, "services[0].service_area");
     }
 
     #[test]
