@@ -56,7 +56,7 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
     /// 404: unknown tenant, or a tenant without this telephony provider.
-    #[error("tenant '{tenant}' has no {what} telephony configured")]
+    #[error("tenant '{tenant}' is unknown or has no {what} configured; a tenant turns it on in the [telephony] table of its tenant.toml")]
     NotConfigured { tenant: String, what: &'static str },
     /// 503: the secret that authenticates the vendor is not set.
     #[error("telephony secret unavailable: {0}")]
@@ -109,7 +109,7 @@ pub struct TelephonyTenant {
 /// new context and so a fresh parse. The first parse of a context also
 /// copies its agents and locations into the store.
 pub async fn telephony_tenant(state: &AppState, slug: &str) -> Result<TelephonyTenant, WebhookError> {
-    let not_configured = || WebhookError::NotConfigured { tenant: slug.to_string(), what: "any" };
+    let not_configured = || WebhookError::NotConfigured { tenant: slug.to_string(), what: "telephony" };
     let context = state.tenants.by_slug(slug).ok_or_else(not_configured)?;
 
     if let Some(config) = cached_config(&context) {
@@ -182,4 +182,18 @@ pub fn parse_timestamp(value: &str) -> Option<DateTime<Utc>> {
         .or_else(|_| DateTime::parse_from_rfc3339(value))
         .ok()
         .map(|time| time.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WebhookError;
+
+    #[test]
+    fn not_configured_message_names_what_is_missing() {
+        let error = WebhookError::NotConfigured { tenant: "boston".into(), what: "telephony" };
+        assert_eq!(
+            error.to_string(),
+            "tenant 'boston' is unknown or has no telephony configured; a tenant turns it on in the [telephony] table of its tenant.toml"
+        );
+    }
 }

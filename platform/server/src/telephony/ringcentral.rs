@@ -36,7 +36,7 @@ pub async fn webhook(
     let tenant = telephony_tenant(&state, &slug).await?;
     let settings = tenant.config.ringcentral.clone().ok_or_else(|| WebhookError::NotConfigured {
         tenant: slug.clone(),
-        what: "RingCentral",
+        what: "RingCentral telephony",
     })?;
 
     let handshake_token = headers.get("validation-token");

@@ -118,7 +118,7 @@ async fn verified(state: &AppState, raw: RawRequest) -> Result<TwilioRequest, We
     let tenant = telephony_tenant(state, &raw.slug).await?;
     let source = tenant.config.twilio.as_ref().ok_or_else(|| WebhookError::NotConfigured {
         tenant: raw.slug.clone(),
-        what: "Twilio",
+        what: "Twilio telephony",
     })?;
     let token = source.resolve()?;
 
