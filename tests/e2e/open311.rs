@@ -295,6 +295,36 @@ async fn post_notice_follows_accept_language() {
 }
 
 #[tokio::test]
+async fn post_error_follows_accept_language() {
+    let api = Api::start().await;
+    let key = api.key(HAVERHILL).await;
+
+    let reply = api
+        .post_form(
+            "requests.json",
+            &[
+                ("api_key", key.as_str()),
+                ("jurisdiction_id", HAVERHILL),
+                ("service_code", "pothole"),
+                ("lat", HAVERHILL_POINT.0),
+                ("long", HAVERHILL_POINT.1),
+            ],
+            &[("Accept-Language", "es-MX,es;q=0.9")],
+        )
+        .await;
+
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    let description = reply.json()[0]["description"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        description,
+        "attribute[size]: Responda la pregunta obligatoria 'size': ¿De qué tamaño es el bache?"
+    );
+}
+
+#[tokio::test]
 async fn request_fields_follow_locale() {
     let api = Api::start().await;
     let id = created_id(&api, &[]).await;

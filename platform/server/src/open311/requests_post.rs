@@ -17,7 +17,7 @@ use super::format::{Document, Node, Record};
 use super::render::RequestView;
 use super::{Call, Params};
 use crate::i18n::{self, FluentValue};
-use crate::intake::{self, RequestDraft};
+use crate::intake::{self, RequestDraft, SubmitOptions};
 use crate::tenants::TenantContext;
 
 /// Photos accepted with one request.
@@ -65,7 +65,11 @@ pub async fn create(call: &Call, request: Request) -> Result<Response, Open311Er
     let draft = build_draft(&call.params, &call.headers, photos)?;
 
     let jurisdiction = tenant.manifest.jurisdiction_id.clone();
-    let created = intake::submit(&call.state, &tenant, draft)
+    let options = SubmitOptions {
+        locale: call.locale(&tenant),
+        ..SubmitOptions::default()
+    };
+    let created = intake::submit_with(&call.state, &tenant, draft, options)
         .await
         .map_err(|error| Open311Error::from_intake(error, &jurisdiction))?;
     tracing::info!(
