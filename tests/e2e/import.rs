@@ -320,6 +320,37 @@ fn boston_row(id: &str, open_dt: &str, type_name: &str, case_title: &str) -> Str
 }
 
 #[tokio::test]
+async fn crlf_file_reports_true_line_numbers() {
+    let database = TestDatabase::create().await;
+    let (state, tenant) = boston(&database).await;
+
+    let header = std::fs::read_to_string(boston_sample())
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let rows = [
+        header,
+        boston_row("900000000011", "2022-01-03 08:00:00", "Request for Pothole Repair", "Pothole"),
+        boston_row("900000000012", "2022-01-32 08:00:00", "Request for Pothole Repair", "Pothole"),
+        boston_row("900000000013", "2022-01-03 08:00:00", "Pothole Repairs", "Pothole"),
+    ];
+    let file = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    std::fs::write(file.path(), format!("{}\r\n", rows.join("\r\n"))).unwrap();
+
+    let report = import_requests(&state, &tenant, &boston_mapping(), file.path(), NO_PROGRESS)
+        .await
+        .unwrap();
+
+    assert_eq!(report.inserted, 1, "{report}");
+    let lines: Vec<u64> = report.skipped.iter().map(|skipped| skipped.row).collect();
+    assert_eq!(lines, [3, 4], "{report}");
+    let history = tenant.store.history("900000000011").await.unwrap();
+    assert_eq!(history[0].detail["line"], 2, "{history:?}");
+}
+
+#[tokio::test]
 async fn bad_rows_are_skipped_with_line_and_reason() {
     let database = TestDatabase::create().await;
     let (state, tenant) = boston(&database).await;

@@ -2,6 +2,7 @@
 //! progress, and builds the report.
 
 use std::fmt;
+use std::io::BufRead;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -101,6 +102,7 @@ pub async fn run_import(
         .from_path(csv)
         .map_err(|error| read_error(error.to_string()))?;
     let header = read_header(&mut reader).map_err(read_error)?;
+    let line_offset = crlf_line_offset(csv);
     let resolved = mapping_file.resolve(mapping, &tenant.manifest, &header)?;
 
     let file_size = std::fs::metadata(csv).map(|metadata| metadata.len()).unwrap_or(0);
@@ -119,14 +121,14 @@ pub async fn run_import(
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map_or(0, csv::Position::line);
+                let line = record.position().map_or(0, csv::Position::line) + line_offset;
                 import_row(tenant, &converter, reroute_with, &record, line, &mut report)
                     .await
                     .map_err(|source| ImportError::Store { file: csv.to_path_buf(), line, source })?;
             }
             Err(error) if matches!(error.kind(), csv::ErrorKind::Io(_)) => return Err(read_error(error.to_string())),
             Err(error) => {
-                let line = error.position().map_or(0, csv::Position::line);
+                let line = error.position().map_or(0, csv::Position::line) + line_offset;
                 skip(&mut report, line, format!("unreadable CSV row: {error}"));
             }
         }
@@ -178,6 +180,24 @@ async fn import_row(
         Err(error) => return Err(error),
     }
     Ok(())
+}
+
+/// Returns 1 when the header line ends in CRLF, and 0 otherwise.
+///
+/// The csv crate (1.x) ends a CRLF record at its `\r` and counts the `\n`
+/// only while reading the next record, so the line it gives for each record
+/// of a CRLF file is one short. A file whose first line cannot be read gets
+/// no correction, and the CSV reader then reports the failure itself.
+fn crlf_line_offset(csv: &Path) -> u64 {
+    let Ok(file) = std::fs::File::open(csv) else {
+        return 0;
+    };
+
+    let mut first_line = Vec::new();
+    match std::io::BufReader::new(file).read_until(b'\n', &mut first_line) {
+        Ok(_) => u64::from(first_line.ends_with(b"\r\n")),
+        Err(_) => 0,
+    }
 }
 
 fn skip(report: &mut ImportReport, line: u64, reason: String) {
