@@ -1,7 +1,6 @@
 //! Open311 API keys: random secrets of which only the SHA-256 digest is stored.
 
 use chrono::Utc;
-use rand::RngCore;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 
@@ -19,7 +18,8 @@ impl TenantStore {
     /// The secret is `c311_` followed by 64 hex digits (32 random bytes).
     pub async fn create_api_key(&self, name: &str) -> Result<(ApiKeyRecord, String), StoreError> {
         let mut random = [0u8; SECRET_BYTES];
-        rand::rng().fill_bytes(&mut random);
+        // The OS random source fails only on a broken system, where no key is safe to issue.
+        getrandom::fill(&mut random).expect("the operating system random source failed");
         let secret = format!("{SECRET_PREFIX}{}", hex::encode(random));
 
         let row = api_key::ActiveModel {

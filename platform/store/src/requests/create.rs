@@ -1,7 +1,6 @@
 //! Creating and importing service requests.
 
 use chrono::Utc;
-use rand::RngCore;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -188,7 +187,8 @@ async fn take_request_number(txn: &DatabaseTransaction, tenant: TenantId) -> Res
 
 fn random_token() -> String {
     let mut bytes = [0u8; TOKEN_BYTES];
-    rand::rng().fill_bytes(&mut bytes);
+    // The OS random source fails only on a broken system, where no key is safe to issue.
+    getrandom::fill(&mut bytes).expect("the operating system random source failed");
     hex::encode(bytes)
 }
 
