@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Path, Request};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -106,8 +106,33 @@ impl TwilioRequest {
     }
 }
 
+/// A Twilio webhook request whose `X-Twilio-Signature` has been checked.
+///
+/// The extractor reads the tenant slug, target and body. A failed path or
+/// body extraction returns axum's rejection, and a failed tenant lookup or
+/// signature check returns the [`WebhookError`] response.
+pub struct VerifiedTwilio(TwilioRequest);
+
+impl FromRequest<AppState> for VerifiedTwilio {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let Path(slug) = Path::<String>::from_request_parts(&mut parts, state).await.map_err(IntoResponse::into_response)?;
+        let Ok(uri) = OriginalUri::from_request_parts(&mut parts, state).await;
+        let target = uri.0.path_and_query().map(|target| target.as_str().to_string()).unwrap_or_else(|| "/".into());
+        let headers = parts.headers.clone();
+
+        let request = Request::from_parts(parts, body);
+        let body = Bytes::from_request(request, state).await.map_err(IntoResponse::into_response)?;
+
+        let raw = RawRequest { slug, target, headers, body };
+        verified(state, raw).await.map(VerifiedTwilio).map_err(IntoResponse::into_response)
+    }
+}
+
 /// The parts of an HTTP request every Twilio handler reads.
-pub struct RawRequest {
+struct RawRequest {
     slug: String,
     target: String,
     headers: HeaderMap,
@@ -152,25 +177,13 @@ async fn verified(state: &AppState, raw: RawRequest) -> Result<TwilioRequest, We
     Ok(TwilioRequest { tenant, params: signature::form_params(&raw.body), query })
 }
 
-fn raw_request(slug: String, uri: &OriginalUri, headers: HeaderMap, body: Bytes) -> RawRequest {
-    let target = uri.0.path_and_query().map(|target| target.as_str().to_string()).unwrap_or_else(|| "/".into());
-    RawRequest { slug, target, headers, body }
-}
-
 fn twiml_response(twiml: Twiml) -> Response {
     ([(header::CONTENT_TYPE, "application/xml")], twiml.render()).into_response()
 }
 
 /// Voice webhook: records the call and the line it came in on, then plays
 /// the intro and language menu, or the after-hours message.
-pub async fn voice(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, WebhookError> {
-    let request = verified(&state, raw_request(slug, &uri, headers, body)).await?;
+pub async fn voice(VerifiedTwilio(request): VerifiedTwilio) -> Result<Response, WebhookError> {
     let call_sid = request.call_sid()?;
 
     let detail = dialled_line(&request);
@@ -251,14 +264,7 @@ fn after_hours_text(request: &TwilioRequest, locale: Locale) -> String {
 
 /// Language choice: `Digits=2` picks Spanish where offered; no input or any
 /// other digit keeps English. Enqueues the caller in that language's queue.
-pub async fn language(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, WebhookError> {
-    let request = verified(&state, raw_request(slug, &uri, headers, body)).await?;
+pub async fn language(VerifiedTwilio(request): VerifiedTwilio) -> Result<Response, WebhookError> {
     let call_sid = request.call_sid()?;
 
     let config = request.config();
@@ -283,14 +289,7 @@ pub async fn language(
 }
 
 /// Hold content played while the caller waits (`waitUrl`); records nothing.
-pub async fn wait(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, WebhookError> {
-    let request = verified(&state, raw_request(slug, &uri, headers, body)).await?;
+pub async fn wait(VerifiedTwilio(request): VerifiedTwilio) -> Result<Response, WebhookError> {
     let locale = request_locale(&request);
 
     let mut twiml = Twiml::new();
@@ -309,14 +308,7 @@ fn request_locale(request: &TwilioRequest) -> Locale {
 
 /// `<Enqueue>` action: records `QueueResult` and `QueueTime`. A caller the
 /// queue could not take hears an apology and may leave a voicemail.
-pub async fn queue_result(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, WebhookError> {
-    let request = verified(&state, raw_request(slug, &uri, headers, body)).await?;
+pub async fn queue_result(VerifiedTwilio(request): VerifiedTwilio) -> Result<Response, WebhookError> {
     let call_sid = request.call_sid()?;
     let result = request.param("QueueResult").unwrap_or("unknown").to_string();
 
@@ -348,14 +340,7 @@ pub async fn queue_result(
 /// Callbacks for a `CallSid` the voice webhook never saw (such as an agent's
 /// own leg) are acknowledged and not stored, because Twilio answers every
 /// inbound call through the voice webhook before any status callback.
-pub async fn status(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, WebhookError> {
-    let request = verified(&state, raw_request(slug, &uri, headers, body)).await?;
+pub async fn status(VerifiedTwilio(request): VerifiedTwilio) -> Result<Response, WebhookError> {
     let call_sid = request.call_sid()?;
 
     if request.tenant.context.store.call(&call_sid).await?.is_none() {
@@ -382,14 +367,7 @@ pub async fn status(
 
 /// Agent softphone webhook, with `agent` and optional `location` in the
 /// query: dials the oldest caller of the agent's queue (`lang` picks it).
-pub async fn agent(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, WebhookError> {
-    let request = verified(&state, raw_request(slug, &uri, headers, body)).await?;
+pub async fn agent(VerifiedTwilio(request): VerifiedTwilio) -> Result<Response, WebhookError> {
     let (agent, location) = agent_and_location(&request)?;
     let (_, queue) = request.config().queue_for(request_locale(&request));
 
@@ -425,14 +403,7 @@ fn agent_and_location(request: &TwilioRequest) -> Result<(String, String), Webho
 
 /// `<Queue url>` callback on the caller's leg when an agent dequeues it:
 /// records the answer with agent, location and `QueueTime`.
-pub async fn dequeue(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, WebhookError> {
-    let request = verified(&state, raw_request(slug, &uri, headers, body)).await?;
+pub async fn dequeue(VerifiedTwilio(request): VerifiedTwilio) -> Result<Response, WebhookError> {
     let call_sid = request.call_sid()?;
     let (agent, location) = agent_and_location(&request)?;
 
@@ -449,14 +420,7 @@ pub async fn dequeue(
 
 /// `<Record>` action: records that the caller left a voicemail. The
 /// recording URL is not stored.
-pub async fn voicemail(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, WebhookError> {
-    let request = verified(&state, raw_request(slug, &uri, headers, body)).await?;
+pub async fn voicemail(VerifiedTwilio(request): VerifiedTwilio) -> Result<Response, WebhookError> {
     let call_sid = request.call_sid()?;
 
     let detail = CallEventDetail {
