@@ -6,7 +6,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use civic311_domain::routing::{DepartmentRef, RouteInput};
+use civic311_domain::routing::RouteInput;
 use civic311_domain::Locale;
 use civic311_store::{ImportOutcome, NewServiceRequest, StoreError};
 use csv::StringRecord;
@@ -231,20 +231,8 @@ async fn reroute(state: &AppState, tenant: &TenantContext, request: &mut NewServ
 /// open time, whether the city was open then, and the departments that
 /// had joined 311 by that day.
 fn route_input(tenant: &TenantContext, request: &NewServiceRequest) -> RouteInput {
-    let manifest = &tenant.manifest;
-    let service = manifest.service(&request.service_code);
+    let service = tenant.manifest.service(&request.service_code);
     let received: DateTime<Utc> = request.requested_at;
-    let local_date = received.with_timezone(&tenant.calendar.time_zone).date_naive();
-
-    let departments = manifest
-        .departments
-        .iter()
-        .filter(|department| department.joined_311 <= local_date)
-        .map(|department| DepartmentRef {
-            code: department.code.clone(),
-            name: department.name.get(Locale::En).to_string(),
-        })
-        .collect();
 
     RouteInput {
         service_code: request.service_code.clone(),
@@ -261,8 +249,8 @@ fn route_input(tenant: &TenantContext, request: &NewServiceRequest) -> RouteInpu
         channel: request.channel,
         received_local: tenant.calendar.local_time(received),
         after_hours: !tenant.calendar.is_open(received),
-        departments,
-        settings: manifest.routing.as_ref().map(|routing| routing.settings.clone()).unwrap_or_default(),
+        departments: crate::intake::joined_departments(tenant, received),
+        settings: crate::intake::routing_settings(tenant),
     }
 }
 

@@ -18,6 +18,7 @@ use crate::i18n;
 use crate::tenants::TenantContext;
 
 pub use routing::route_input;
+pub(crate) use routing::{joined_departments, routing_settings};
 pub use validate::{MAX_ANSWER_CHARS, MAX_DESCRIPTION_CHARS};
 
 /// A request as a channel submitted it, before validation.

@@ -1,6 +1,7 @@
 //! Routing of one request by the tenant's plugin, with the service's default
 //! department as the fallback whenever the plugin cannot decide.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -20,20 +21,6 @@ use crate::tenants::TenantContext;
 /// the local time and after-hours flag from the tenant's calendar, and the
 /// departments that have joined 311 on or before the local date.
 pub fn route_input(tenant: &TenantContext, service: &ServiceSpec, draft: &RequestDraft, received: DateTime<Utc>) -> RouteInput {
-    let received_local = tenant.calendar.local_time(received);
-    let local_date = received.with_timezone(&tenant.calendar.time_zone).date_naive();
-
-    let departments = tenant
-        .manifest
-        .departments
-        .iter()
-        .filter(|department| department.joined_311 <= local_date)
-        .map(|department| DepartmentRef {
-            code: department.code.clone(),
-            name: department.name.get(Locale::En).to_string(),
-        })
-        .collect();
-
     RouteInput {
         service_code: service.code.clone(),
         service_name: service.name.get(Locale::En).to_string(),
@@ -45,16 +32,39 @@ pub fn route_input(tenant: &TenantContext, service: &ServiceSpec, draft: &Reques
         address: draft.address.clone(),
         attributes: draft.attributes.clone(),
         channel: draft.channel.unwrap_or(Channel::Web),
-        received_local,
+        received_local: tenant.calendar.local_time(received),
         after_hours: !tenant.calendar.is_open(received),
-        departments,
-        settings: tenant
-            .manifest
-            .routing
-            .as_ref()
-            .map(|routing| routing.settings.clone())
-            .unwrap_or_default(),
+        departments: joined_departments(tenant, received),
+        settings: routing_settings(tenant),
     }
+}
+
+/// Returns the departments that have joined 311 on or before the tenant's
+/// local date of `received`.
+pub(crate) fn joined_departments(tenant: &TenantContext, received: DateTime<Utc>) -> Vec<DepartmentRef> {
+    let local_date = received.with_timezone(&tenant.calendar.time_zone).date_naive();
+
+    tenant
+        .manifest
+        .departments
+        .iter()
+        .filter(|department| department.joined_311 <= local_date)
+        .map(|department| DepartmentRef {
+            code: department.code.clone(),
+            name: department.name.get(Locale::En).to_string(),
+        })
+        .collect()
+}
+
+/// Returns the manifest's `[routing.settings]` table, or an empty map when
+/// the tenant has no `[routing]` table.
+pub(crate) fn routing_settings(tenant: &TenantContext) -> BTreeMap<String, String> {
+    tenant
+        .manifest
+        .routing
+        .as_ref()
+        .map(|routing| routing.settings.clone())
+        .unwrap_or_default()
 }
 
 /// Reason the plugin's decision was not used.
