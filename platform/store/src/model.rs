@@ -35,7 +35,50 @@ pub struct ApiKeyRecord {
     pub id: i64,
     pub tenant_id: TenantId,
     pub name: String,
+    /// The APIs this key may call.
+    pub scope: ApiKeyScope,
     pub created_at: DateTime<Utc>,
+}
+
+/// The APIs an API key opens. Each scope includes the ones before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKeyScope {
+    /// Submits Open311 service requests (`POST requests.json`) and nothing
+    /// else, for keys embedded in public web portals and mobile apps.
+    Open311,
+    /// Also opens the staff API under `/api/v1`, the telephony staff routes
+    /// and call metrics, which show contact details and change requests.
+    Staff,
+}
+
+impl ApiKeyScope {
+    /// Every scope, from least to most privilege.
+    pub const ALL: [ApiKeyScope; 2] = [ApiKeyScope::Open311, ApiKeyScope::Staff];
+
+    /// Returns the name stored in the database and used on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiKeyScope::Open311 => "open311",
+            ApiKeyScope::Staff => "staff",
+        }
+    }
+
+    /// Returns the scope named `text`, or `None` for an unknown name.
+    pub fn parse(text: &str) -> Option<ApiKeyScope> {
+        ApiKeyScope::ALL.into_iter().find(|scope| scope.as_str() == text)
+    }
+
+    /// Returns whether a key of this scope may call an API that needs `required`.
+    pub fn allows(self, required: ApiKeyScope) -> bool {
+        self >= required
+    }
+}
+
+impl std::fmt::Display for ApiKeyScope {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
 }
 
 /// The constituent's private contact details. Never shown in public APIs or logs.

@@ -9,6 +9,8 @@ pub struct Model {
     pub tenant_id: i64,
     pub name: String,
     pub key_hash: String,
+    /// `open311` or `staff`, as [`crate::ApiKeyScope::as_str`] writes it.
+    pub scope: String,
     pub created_at: DateTimeUtc,
 }
 

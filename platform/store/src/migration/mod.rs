@@ -8,6 +8,7 @@ use sea_orm_migration::prelude::*;
 mod m20261204_200000_create_tenants;
 mod m20261204_200100_create_service_requests;
 mod m20261204_203000_telephony;
+mod m20261204_213000_api_key_scope;
 
 pub(crate) struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_200000_create_tenants::Migration),
             Box::new(m20261204_200100_create_service_requests::Migration),
             Box::new(m20261204_203000_telephony::Migration),
+            Box::new(m20261204_213000_api_key_scope::Migration),
         ]
     }
 }
