@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use civic311_store::test_support::TestDatabase;
-use civic311_tests::{civic311_bin, copy_tenant, tenants_dir};
+use civic311_tests::{civic311_bin, copy_tenant, tenants_dir, write_fault_tenant};
 use serde_json::json;
 
 fn civic311(database_url: &str, args: &[&str]) -> Output {
@@ -114,6 +114,84 @@ async fn serve_with_broken_manifest_exits_2() {
     let message = stderr(&output);
     assert!(message.contains(services_file.to_str().expect("UTF-8 path")), "{message}");
     assert!(message.contains(".department`"), "{message}");
+}
+
+/// Copies Haverhill's folder under `parent` with its `[routing] plugin` set to `plugin`.
+fn haverhill_with_router(parent: &Path, plugin: &str) -> std::path::PathBuf {
+    let haverhill = copy_tenant(&tenants_dir().join("haverhill"), parent);
+    let tenant_file = haverhill.join("tenant.toml");
+    let text = std::fs::read_to_string(&tenant_file).expect("read tenant.toml");
+    assert!(text.contains("plugin = \"haverhill-router\""), "Haverhill names its bundled router");
+    std::fs::write(&tenant_file, text.replace("plugin = \"haverhill-router\"", &format!("plugin = \"{plugin}\"")))
+        .expect("write tenant.toml");
+    haverhill
+}
+
+#[tokio::test]
+async fn unknown_router_plugin_exits_2() {
+    let database = TestDatabase::create().await;
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let haverhill = haverhill_with_router(folder.path(), "no-such-router");
+
+    let output = apply(&database.url, &haverhill);
+
+    assert_eq!(output.status.code(), Some(2), "stderr: {}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains(haverhill.join("tenant.toml").to_str().expect("UTF-8 path")), "{message}");
+    assert!(message.contains("field `routing.plugin`"), "{message}");
+    assert!(message.contains("'no-such-router'"), "{message}");
+    assert!(message.contains("haverhill-router, boston-router"), "{message}");
+    assert!(stdout(&output).is_empty(), "{}", stdout(&output));
+
+    let valid = apply(&database.url, &tenants_dir().join("haverhill"));
+    assert!(valid.status.success(), "stderr: {}", stderr(&valid));
+    assert!(stdout(&valid).starts_with("created: tenant haverhill"), "the rejected apply stored the tenant: {}", stdout(&valid));
+}
+
+#[tokio::test]
+async fn serve_with_unknown_router_plugin_exits_2() {
+    let database = TestDatabase::create().await;
+    let folder = tempfile::tempdir().expect("temporary folder");
+    haverhill_with_router(folder.path(), "no-such-router");
+
+    let output = civic311(
+        &database.url,
+        &["serve", "--bind", "127.0.0.1:0", "--tenants", folder.path().to_str().expect("UTF-8 path")],
+    );
+
+    assert_eq!(output.status.code(), Some(2), "stderr: {}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains("field `routing.plugin`"), "{message}");
+    assert!(message.contains("'no-such-router'"), "{message}");
+}
+
+#[tokio::test]
+async fn router_plugin_file_must_load() {
+    let database = TestDatabase::create().await;
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let tenant = write_fault_tenant(folder.path(), "none");
+    let plugin_file = civic311_bundled_plugins::test_plugin_path("fault-injector");
+    let plugin_path = tenant.join(plugin_file.file_name().expect("plugin file name"));
+
+    let loadable = apply(&database.url, &tenant);
+    std::fs::write(&plugin_path, b"not a component").expect("overwrite the plugin");
+    let not_component = apply(&database.url, &tenant);
+    std::fs::remove_file(&plugin_path).expect("remove the plugin");
+    let missing = apply(&database.url, &tenant);
+
+    assert!(loadable.status.success(), "stderr: {}", stderr(&loadable));
+    assert!(stdout(&loadable).starts_with("created: tenant fault-none"), "{}", stdout(&loadable));
+
+    assert_eq!(not_component.status.code(), Some(2), "stderr: {}", stderr(&not_component));
+    let message = stderr(&not_component);
+    assert!(message.contains("field `routing.plugin`"), "{message}");
+    assert!(message.contains("failed to load as a router component"), "{message}");
+
+    assert_eq!(missing.status.code(), Some(2), "stderr: {}", stderr(&missing));
+    let message = stderr(&missing);
+    assert!(message.contains("field `routing.plugin`"), "{message}");
+    assert!(message.contains("cannot read plugin file"), "{message}");
+    assert!(message.contains(plugin_path.to_str().expect("UTF-8 path")), "{message}");
 }
 
 #[tokio::test]

@@ -963,3 +963,126 @@ async fn idempotency_key_returns_first_request() {
         .await;
     assert_eq!(listing.json().as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn missing_service_code_error_names_it_once() {
+    let api = Api::start().await;
+    let key = api.key(HAVERHILL).await;
+
+    let reply = api
+        .post_form(
+            "requests.json",
+            &[
+                ("api_key", key.as_str()),
+                ("jurisdiction_id", HAVERHILL),
+                ("lat", HAVERHILL_POINT.0),
+                ("long", HAVERHILL_POINT.1),
+            ],
+            &[],
+        )
+        .await;
+
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    let description = reply.json()[0]["description"]
+        .as_str()
+        .expect("description is a string")
+        .to_string();
+    assert_eq!(
+        description,
+        "service_code: required parameter is missing; send one of the codes that GET services lists"
+    );
+    assert_eq!(description.matches("service_code").count(), 1, "{description}");
+}
+
+#[tokio::test]
+async fn request_without_description_omits_it() {
+    let api = Api::start().await;
+    let id = created_id(&api, &[("description", "")]).await;
+
+    let json = api
+        .get(&format!("requests/{id}.json?jurisdiction_id={HAVERHILL}"))
+        .await;
+    let xml = api
+        .get(&format!("requests/{id}.xml?jurisdiction_id={HAVERHILL}"))
+        .await;
+
+    assert_eq!(json.status, 200, "{}", json.body);
+    let request = &json.json()[0];
+    assert_eq!(request["service_request_id"], Value::String(id.clone()));
+    assert!(request.get("description").is_none(), "{request}");
+    assert_eq!(xml.status, 200, "{}", xml.body);
+    assert_eq!(xml_texts(&xml.body, "service_request_id"), vec![id]);
+    assert!(!xml.body.contains("<description"), "{}", xml.body);
+}
+
+#[tokio::test]
+async fn absent_datatype_description_is_omitted() {
+    let api = Api::start().await;
+
+    let pothole = api
+        .get(&format!("services/pothole.json?jurisdiction_id={HAVERHILL}"))
+        .await;
+    let pothole_xml = api
+        .get(&format!("services/pothole.xml?jurisdiction_id={HAVERHILL}"))
+        .await;
+    let streetlight = api
+        .get(&format!(
+            "services/streetlight-out.json?jurisdiction_id={HAVERHILL}"
+        ))
+        .await;
+
+    let size = &pothole.json()["attributes"][0];
+    assert_eq!(size["code"], "size");
+    assert!(size.get("datatype_description").is_none(), "{size}");
+    assert!(
+        !pothole_xml.body.contains("<datatype_description"),
+        "{}",
+        pothole_xml.body
+    );
+    assert_eq!(
+        streetlight.json()["attributes"][0]["datatype_description"],
+        "The number on the metal tag of the pole."
+    );
+}
+
+#[tokio::test]
+async fn jurisdiction_id_ignores_case() {
+    let api = Api::start().await;
+    let upper = HAVERHILL.to_uppercase();
+    let key = api.key(HAVERHILL).await;
+
+    let lower_list = api
+        .get(&format!("services.json?jurisdiction_id={HAVERHILL}"))
+        .await;
+    let upper_list = api
+        .get(&format!("services.json?jurisdiction_id={upper}"))
+        .await;
+    let created = api
+        .post_form(
+            "requests.json",
+            &[
+                ("api_key", key.as_str()),
+                ("jurisdiction_id", upper.as_str()),
+                ("service_code", "pothole"),
+                ("lat", HAVERHILL_POINT.0),
+                ("long", HAVERHILL_POINT.1),
+                ("attribute[size]", "small"),
+            ],
+            &[],
+        )
+        .await;
+
+    assert_eq!(upper, "HAVERHILLMA.GOV");
+    assert_eq!(upper_list.status, 200, "{}", upper_list.body);
+    assert_eq!(upper_list.json(), lower_list.json());
+    assert_eq!(created.status, 200, "{}", created.body);
+    let id = created.json()[0]["service_request_id"]
+        .as_str()
+        .expect("service_request_id is a string")
+        .to_string();
+    let fetched = api
+        .get(&format!("requests/{id}.json?jurisdiction_id={HAVERHILL}"))
+        .await;
+    assert_eq!(fetched.status, 200, "{}", fetched.body);
+    assert_eq!(fetched.json()[0]["service_code"], "pothole");
+}

@@ -3,6 +3,7 @@
 //! service's default department and a `routing_failed` history entry, and
 //! other tenants on the same plugin host keep routing normally.
 
+use civic311_store::test_support::TestDatabase;
 use civic311_tests::{copy_tenant, history_entry, tenants_dir, write_fault_tenant, TestServer};
 use serde_json::{json, Value};
 
@@ -134,17 +135,23 @@ async fn other_tenants_route_normally_after_faults() {
     assert_eq!(boston["request"]["queue"], "BTDT_Traffic Signal_Graffiti");
 }
 
+/// `tenant apply` and `serve` reject a plugin that does not load, so a load
+/// failure can only come later: here the tenant was stored from a folder
+/// that is gone at the next start, and its relative plugin path no longer resolves.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unloadable_plugin_leaves_tenant_serving() {
+    let database = TestDatabase::create().await;
+    let removed = tempfile::tempdir().expect("create a temporary folder for the stored tenant");
+    let fault_dir = write_fault_tenant(removed.path(), "none");
+    let manifest = civic311_server::tenants::load_manifest(&fault_dir).expect("the fault tenant's manifest is valid");
+    database.store().await.apply_tenant(&manifest).await.expect("store the fault tenant");
+    drop(removed);
+
     let folder = tempfile::tempdir().expect("create a temporary tenants folder");
     copy_tenant(&tenants_dir().join("haverhill"), folder.path());
-    let broken = write_fault_tenant(folder.path(), "none");
-    let plugin_file = civic311_bundled_plugins::test_plugin_path("fault-injector");
-    let plugin_file = plugin_file.file_name().expect("plugin file name");
-    std::fs::write(broken.join(plugin_file), b"not a component").expect("overwrite the plugin");
-
-    let server = TestServer::start_with_tenants(folder.path()).await;
+    let server = TestServer::start_with_tenants_and_database(folder.path(), database).await;
     assert!(server.tenant("fault-none").router.is_none());
+    assert!(server.tenant("fault-none").router_error.is_some());
     assert!(server.tenant("haverhill").router.is_some());
 
     let stored = submit(&server, "fault-none", &pothole()).await;

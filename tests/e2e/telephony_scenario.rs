@@ -374,3 +374,24 @@ async fn concurrent_duplicates_same_state() {
     assert_eq!(parallel_call, sequential_call);
     assert_eq!(parallel_call["wait_seconds"], 18);
 }
+
+#[tokio::test]
+async fn metrics_unknown_group_by_is_json_error() {
+    let server = TestServer::start().await;
+    let key = server.api_key("haverhill").await;
+
+    let (status, error) = staff_get(&server, &key, "/metrics?group_by=ward").await;
+    let (csv_status, csv_error) = staff_get(&server, &key, "/metrics.csv?group_by=ward").await;
+    let grouped = metrics(&server, &key, Some("line")).await;
+
+    assert_eq!(status, 422, "{error}");
+    assert_eq!(error["error"]["code"], "invalid_field");
+    assert_eq!(error["error"]["field"], "group_by");
+    assert_eq!(
+        error["error"]["message"],
+        "group_by: 'ward' is not a grouping; use one of line, location, agent, language, hour, day"
+    );
+    assert_eq!(csv_status, 422, "{csv_error}");
+    assert_eq!(csv_error["error"]["field"], "group_by");
+    assert_eq!(grouped["group_by"], "line");
+}

@@ -33,7 +33,9 @@ impl TenantContext {
     ///
     /// A plugin that cannot be found or loaded does not fail the build: the
     /// error is logged with the tenant and plugin ids and kept in
-    /// `router_error`, and the tenant routes to default departments.
+    /// `router_error`, and the tenant routes to default departments. This is
+    /// the path of a stored tenant whose plugin stopped loading after it was
+    /// applied; [`apply_dir`] rejects such a plugin before storing the tenant.
     pub fn build(
         store: &Store,
         plugins: &PluginHost,
@@ -41,14 +43,10 @@ impl TenantContext {
         manifest: TenantManifest,
         manifest_dir: Option<&Path>,
     ) -> TenantContext {
-        let calendar = manifest.calendar();
         let (router, router_error) = match &manifest.routing {
             None => (None, None),
             Some(routing) => match load_router(plugins, &routing.plugin, manifest_dir) {
-                Ok(plugin) => {
-                    tracing::info!(tenant.slug = %manifest.slug, plugin.name = plugin.name(), plugin.digest = plugin.digest(), "router plugin loaded");
-                    (Some(plugin), None)
-                }
+                Ok(plugin) => (Some(plugin), None),
                 Err(error) => {
                     tracing::error!(tenant.slug = %manifest.slug, plugin.id = %routing.plugin, %error, "router plugin failed to load; the tenant routes to default departments");
                     (None, Some(error))
@@ -56,12 +54,30 @@ impl TenantContext {
             },
         };
 
+        let mut context = TenantContext::with_router(store, id, manifest, manifest_dir, router);
+        context.router_error = router_error;
+        context
+    }
+
+    /// Builds the context of an applied tenant around a router plugin that
+    /// is already loaded, or none.
+    pub fn with_router(
+        store: &Store,
+        id: TenantId,
+        manifest: TenantManifest,
+        manifest_dir: Option<&Path>,
+        router: Option<LoadedPlugin>,
+    ) -> TenantContext {
+        if let Some(plugin) = &router {
+            tracing::info!(tenant.slug = %manifest.slug, plugin.name = plugin.name(), plugin.digest = plugin.digest(), "router plugin loaded");
+        }
+
         TenantContext {
             id,
-            calendar,
+            calendar: manifest.calendar(),
             router,
             store: store.scoped(id),
-            router_error,
+            router_error: None,
             manifest_dir: manifest_dir.map(Path::to_path_buf),
             manifest,
         }
@@ -77,14 +93,16 @@ impl TenantContext {
 ///
 /// A reference ending in `.wasm` or containing a path separator is a file
 /// relative to the manifest folder, and the plugin takes its file stem as
-/// name. Anything else is the name of a bundled plugin.
+/// name. Anything else is the name of a bundled plugin. The error names the
+/// reference and the fix, and [`load_manifest_router`] reports it on the
+/// manifest field `routing.plugin`.
 fn load_router(plugins: &PluginHost, reference: &str, manifest_dir: Option<&Path>) -> Result<LoadedPlugin, String> {
     let is_path = reference.ends_with(".wasm") || reference.contains('/') || reference.contains('\\');
     if !is_path {
         let wasm = civic311_bundled_plugins::bundled(reference).ok_or_else(|| {
             format!(
-                "plugin '{reference}' is not bundled with this server; use one of {:?} or a path to a .wasm file relative to the manifest folder",
-                civic311_bundled_plugins::BUNDLED_NAMES
+                "'{reference}' is not a plugin bundled with this server; use one of {} or the path of a .wasm file relative to the tenant folder",
+                civic311_bundled_plugins::BUNDLED_NAMES.join(", ")
             )
         })?;
         return plugins.load(reference, wasm).map_err(|error| error.to_string());
@@ -94,13 +112,52 @@ fn load_router(plugins: &PluginHost, reference: &str, manifest_dir: Option<&Path
         Some(dir) => dir.join(reference),
         None => PathBuf::from(reference),
     };
-    let wasm = std::fs::read(&path)
-        .map_err(|error| format!("cannot read plugin file {}: {error}; check the [routing] plugin path", path.display()))?;
+    let wasm = std::fs::read(&path).map_err(|error| {
+        format!(
+            "cannot read plugin file {}: {error}; give the path of a .wasm file relative to the tenant folder, or one of the bundled plugins {}",
+            path.display(),
+            civic311_bundled_plugins::BUNDLED_NAMES.join(", ")
+        )
+    })?;
     let name = path
         .file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())
         .unwrap_or_else(|| reference.to_string());
-    plugins.load(&name, &wasm).map_err(|error| error.to_string())
+    plugins
+        .load(&name, &wasm)
+        .map_err(|error| format!("plugin file {} failed to load as a router component: {error}", path.display()))
+}
+
+/// Loads the router plugin that the manifest in `dir` names, on a blocking
+/// thread because loading compiles WebAssembly. Returns `None` for a
+/// manifest without `[routing]`.
+///
+/// A plugin that is not bundled, whose file is missing, or that does not
+/// load as a router component is an invalid `routing.plugin` field, so
+/// `tenant apply` and `serve` reject it before the tenant is stored.
+pub async fn load_manifest_router(
+    plugins: &Arc<PluginHost>,
+    manifest: &TenantManifest,
+    dir: &Path,
+) -> Result<Option<LoadedPlugin>, ManifestError> {
+    let Some(routing) = &manifest.routing else {
+        return Ok(None);
+    };
+
+    let plugins = Arc::clone(plugins);
+    let reference = routing.plugin.clone();
+    let manifest_dir = dir.to_path_buf();
+    let loaded = tokio::task::spawn_blocking(move || load_router(&plugins, &reference, Some(&manifest_dir))).await;
+    let loaded = match loaded {
+        Ok(loaded) => loaded,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    };
+
+    loaded.map(Some).map_err(|problem| ManifestError::Invalid {
+        file: dir.join(manifest::TENANT_FILE),
+        field: "routing.plugin".to_string(),
+        problem,
+    })
 }
 
 /// In-memory view of every applied tenant, looked up by slug or jurisdiction id.
@@ -129,10 +186,14 @@ impl TenantRegistry {
         self.read().get(slug).cloned()
     }
 
+    /// Finds the tenant of `jurisdiction_id`, ignoring ASCII case because
+    /// jurisdiction ids are domain names, so `HAVERHILLMA.GOV` finds `haverhillma.gov`.
+    /// NOTE: applying two tenants whose ids differ only in case is not
+    /// rejected, and then the one with the first slug wins.
     pub fn by_jurisdiction(&self, jurisdiction_id: &str) -> Option<Arc<TenantContext>> {
         self.read()
             .values()
-            .find(|tenant| tenant.manifest.jurisdiction_id == jurisdiction_id)
+            .find(|tenant| tenant.manifest.jurisdiction_id.eq_ignore_ascii_case(jurisdiction_id))
             .cloned()
     }
 
@@ -185,8 +246,10 @@ pub struct AppliedTenant {
     pub context: Arc<TenantContext>,
 }
 
-/// Validates the manifest in `dir`, applies it to the store, and puts the
-/// rebuilt context into `registry`, replacing the tenant's previous one.
+/// Validates the manifest in `dir`, loads its router plugin, applies it to
+/// the store, and puts the rebuilt context into `registry`, replacing the
+/// tenant's previous one. A router plugin that does not load is a manifest
+/// error, and the store is left unchanged.
 ///
 /// The plugin is compiled on a blocking thread, so the async runtime keeps
 /// serving other tenants meanwhile.
@@ -197,13 +260,14 @@ pub async fn apply_dir(
     dir: &Path,
 ) -> Result<AppliedTenant, ApplyError> {
     let manifest = load_manifest(dir)?;
+    let router = load_manifest_router(plugins, &manifest, dir).await?;
 
     let (record, outcome) = store.apply_tenant(&manifest).await.map_err(|source| ApplyError::Store {
         dir: dir.to_path_buf(),
         source,
     })?;
 
-    let context = build_context(store, plugins, record.id, manifest, Some(dir.to_path_buf())).await;
+    let context = TenantContext::with_router(store, record.id, manifest, Some(dir), router);
     let context = registry.insert(context);
     tracing::info!(tenant.id = record.id.0, tenant.slug = %record.slug, outcome = ?outcome, dir = %dir.display(), "tenant applied");
 

@@ -1,13 +1,18 @@
 //! `civic311 tenant apply`: validates one manifest and stores it.
 
 use std::path::Path;
+use std::sync::Arc;
 
+use civic311_plugin_host::{HostConfig, PluginHost};
 use civic311_store::{ApplyOutcome, Store};
 
 use super::CliError;
 
 pub async fn apply(database_url: &str, dir: &Path) -> Result<(), CliError> {
     let manifest = crate::tenants::load_manifest(dir)?;
+    let plugins = Arc::new(PluginHost::new(HostConfig::default()).map_err(CliError::failed)?);
+    crate::tenants::load_manifest_router(&plugins, &manifest, dir).await?;
+
     let store = Store::connect(database_url).await.map_err(CliError::failed)?;
 
     let (record, outcome) = store.apply_tenant(&manifest).await.map_err(|error| {

@@ -84,7 +84,7 @@ impl RequestView<'_> {
             .optional("status_notes", request.status_notes.as_deref())
             .field("service_name", self.service_name(request))
             .field("service_code", request.service_code.as_str())
-            .field("description", request.description.as_str())
+            .optional("description", non_empty(&request.description))
             .field(
                 "agency_responsible",
                 self.department_name(&request.department),
@@ -142,6 +142,12 @@ impl RequestView<'_> {
             None => code.to_string(),
         }
     }
+}
+
+/// Returns `text` unless it is empty, for optional fields that the reply
+/// leaves out when they have no value.
+pub fn non_empty(text: &str) -> Option<&str> {
+    (!text.is_empty()).then_some(text)
 }
 
 /// Public history entries only; internal entries never leave the staff API.

@@ -286,7 +286,7 @@ fn build_draft(
     let service_code = params.get("service_code").ok_or_else(|| {
         Open311Error::invalid(
             "service_code",
-            "service_code is missing; GET services lists the codes",
+            "required parameter is missing; send one of the codes that GET services lists",
         )
     })?;
 

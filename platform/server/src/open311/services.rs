@@ -9,6 +9,7 @@ use civic311_domain::manifest::{AttributeSpec, BoundingBox, ServiceSpec, TenantM
 use super::Call;
 use super::errors::Open311Error;
 use super::format::{Document, Node, Record};
+use super::render::non_empty;
 use super::requests_post::{MAX_PHOTO_BYTES, MAX_PHOTOS};
 
 /// Lists the tenant's services in manifest order, named in the reply locale.
@@ -74,9 +75,9 @@ fn attribute_record(attribute: &AttributeSpec, locale: Locale) -> Record {
         .field("code", attribute.code.as_str())
         .field("datatype", attribute.datatype.as_str())
         .field("required", attribute.required)
-        .field(
+        .optional(
             "datatype_description",
-            attribute.datatype_description.get(locale),
+            non_empty(attribute.datatype_description.get(locale)),
         )
         .field("order", attribute.order)
         .field("description", attribute.description.get(locale));

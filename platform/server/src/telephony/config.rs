@@ -281,9 +281,7 @@ pub fn from_manifest(manifest: &TenantManifest) -> Result<Option<TelephonyConfig
 
 /// Parses a `[telephony]` table on its own, without the manifest's other sections.
 pub fn parse(table: &toml::Table) -> Result<TelephonyConfig, ConfigError> {
-    let raw: RawConfig = toml::Value::Table(table.clone())
-        .try_into()
-        .map_err(|error: toml::de::Error| ConfigError::Syntax(error.message().to_string()))?;
+    let raw: RawConfig = serde_path_to_error::deserialize(toml::Value::Table(table.clone())).map_err(shape_error)?;
 
     let public_base_url = raw.public_base_url.map(check_base_url).transpose()?;
     let twilio = raw
@@ -311,6 +309,18 @@ pub fn parse(table: &toml::Table) -> Result<TelephonyConfig, ConfigError> {
         after_hours_voicemail: raw.after_hours_voicemail.unwrap_or(false),
         metrics,
     })
+}
+
+/// Reports a value of the wrong type or an unknown key on its full field
+/// path, such as `metrics.abandon_treatment` or `metrics.short_abandon`.
+fn shape_error(error: serde_path_to_error::Error<toml::de::Error>) -> ConfigError {
+    let field = error.path().to_string();
+    let problem = error.inner().message().to_string();
+    if field == "." {
+        ConfigError::Syntax(problem)
+    } else {
+        invalid(field, problem)
+    }
 }
 
 fn invalid(field: impl Into<String>, problem: impl Into<String>) -> ConfigError {
@@ -648,6 +658,36 @@ mod tests {
         let error = parse(&table(&text)).expect_err("unknown key");
 
         assert!(error.to_string().contains("short_abandon"), "{error}");
+    }
+
+    #[test]
+    fn invalid_abandon_treatment_names_full_field() {
+        let text = format!("{MINIMAL}\n[metrics]\nabandon_treatment = \"ignored\"\n");
+        let error = parse(&table(&text)).expect_err("unknown abandon treatment");
+
+        let ConfigError::Invalid { field, problem } = &error else {
+            panic!("expected a field error, got {error}");
+        };
+        assert_eq!(field, "metrics.abandon_treatment");
+        assert!(problem.contains("`ignored`"), "{problem}");
+        assert!(problem.contains("`offered`, `removed`, `positive`"), "{problem}");
+    }
+
+    #[test]
+    fn wrong_type_in_list_names_index() {
+        let text = MINIMAL.replace("label = \"Main 311 line\"", "label = 7");
+        let error = parse(&table(&text)).expect_err("label is a number");
+
+        assert!(error.to_string().starts_with("telephony.lines[0].label: "), "{error}");
+    }
+
+    #[test]
+    fn unknown_key_named_by_path() {
+        let top_level = parse(&table(&format!("after_hours = true\n{MINIMAL}"))).expect_err("unknown top-level key");
+        let nested = parse(&table(&format!("{MINIMAL}\n[metrics]\nshort_abandon = 5\n"))).expect_err("unknown metrics key");
+
+        assert!(top_level.to_string().starts_with("telephony.after_hours: unknown field `after_hours`"), "{top_level}");
+        assert!(nested.to_string().starts_with("telephony.metrics.short_abandon: unknown field"), "{nested}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
@@ -34,6 +35,30 @@ pub enum GroupBy {
     Language,
     Hour,
     Day,
+}
+
+impl GroupBy {
+    const ALL: [GroupBy; 6] = [GroupBy::Line, GroupBy::Location, GroupBy::Agent, GroupBy::Language, GroupBy::Hour, GroupBy::Day];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Line => "line",
+            GroupBy::Location => "location",
+            GroupBy::Agent => "agent",
+            GroupBy::Language => "language",
+            GroupBy::Hour => "hour",
+            GroupBy::Day => "day",
+        }
+    }
+
+    /// Parses the `group_by` query parameter; an unknown value is a 422
+    /// naming `group_by` and the values it accepts.
+    pub fn parse(value: &str) -> Result<GroupBy, ApiError> {
+        GroupBy::ALL.into_iter().find(|group_by| group_by.as_str() == value).ok_or_else(|| {
+            let names: Vec<&str> = GroupBy::ALL.iter().map(|group_by| group_by.as_str()).collect();
+            ApiError::invalid("group_by", format!("'{value}' is not a grouping; use one of {}", names.join(", ")))
+        })
+    }
 }
 
 /// Figures of one group, or of all calls.
@@ -97,7 +122,9 @@ pub struct MetricsQuery {
     pub from: Option<String>,
     /// End of the period, exclusive; a date means the end of that local day.
     pub to: Option<String>,
-    pub group_by: Option<GroupBy>,
+    /// A [`GroupBy`] name, checked by [`GroupBy::parse`] so that an unknown
+    /// value gets the API's JSON error rather than axum's plain-text rejection.
+    pub group_by: Option<String>,
 }
 
 /// Computes the figures of `calls`, in total and grouped by `group_by`.
@@ -228,20 +255,28 @@ fn parse_bound(field: &str, value: &str, time_zone: Tz, end_of_day: bool) -> Res
         .ok_or_else(|| ApiError::invalid(field, format!("local midnight of {value} does not exist in {time_zone}")))
 }
 
-async fn report(state: &AppState, slug: &str, headers: &HeaderMap, query: &MetricsQuery) -> Result<MetricsReport, ApiError> {
+async fn report(
+    state: &AppState,
+    slug: &str,
+    headers: &HeaderMap,
+    query: Result<Query<MetricsQuery>, QueryRejection>,
+) -> Result<MetricsReport, ApiError> {
     let tenant = authorized(state, slug, headers).await?;
+
+    let Query(query) = query.map_err(|rejection| ApiError::invalid("query", rejection.body_text()))?;
+    let group_by = query.group_by.as_deref().filter(|value| !value.is_empty()).map(GroupBy::parse).transpose()?;
     let time_zone = tenant.context.calendar.time_zone;
-    let (from, to) = period(query, time_zone)?;
+    let (from, to) = period(&query, time_zone)?;
 
     let calls = tenant.context.store.calls_started_between(from, to).await?;
     let settings = tenant.config.metrics;
-    let (total, groups) = compute(&calls, &settings, query.group_by, time_zone);
+    let (total, groups) = compute(&calls, &settings, group_by, time_zone);
 
     Ok(MetricsReport {
         tenant: slug.to_string(),
         from,
         to,
-        group_by: query.group_by,
+        group_by,
         settings: MetricsSettings {
             short_abandon_seconds: settings.short_abandon_seconds,
             service_level_target_percent: settings.service_level_percent,
@@ -259,9 +294,9 @@ pub async fn metrics_json(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
-    Query(query): Query<MetricsQuery>,
+    query: Result<Query<MetricsQuery>, QueryRejection>,
 ) -> Result<Json<MetricsReport>, ApiError> {
-    Ok(Json(report(&state, &slug, &headers, &query).await?))
+    Ok(Json(report(&state, &slug, &headers, query).await?))
 }
 
 /// `GET /telephony/{tenant}/metrics.csv?from&to&group_by`: the total row
@@ -270,9 +305,9 @@ pub async fn metrics_csv(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
-    Query(query): Query<MetricsQuery>,
+    query: Result<Query<MetricsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let report = report(&state, &slug, &headers, &query).await?;
+    let report = report(&state, &slug, &headers, query).await?;
     let csv = to_csv(&report).map_err(|error| ApiError::Internal(format!("cannot write metrics CSV: {error}")))?;
 
     let file_name = format!("attachment; filename=\"{slug}-call-metrics.csv\"");
@@ -281,7 +316,7 @@ pub async fn metrics_csv(
 
 /// Writes the report as CSV with a `group_by` column; empty cells mean "no data".
 pub fn to_csv(report: &MetricsReport) -> Result<String, csv::Error> {
-    let group_by = report.group_by.map(|group_by| format!("{group_by:?}").to_lowercase()).unwrap_or_default();
+    let group_by = report.group_by.map(GroupBy::as_str).unwrap_or_default();
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record([
         "group_by",
@@ -304,7 +339,7 @@ pub fn to_csv(report: &MetricsReport) -> Result<String, csv::Error> {
     ])?;
 
     let total = std::iter::once(("", &report.total));
-    for (group, row) in total.chain(report.groups.iter().map(|row| (group_by.as_str(), row))) {
+    for (group, row) in total.chain(report.groups.iter().map(|row| (group_by, row))) {
         writer.write_record([
             group.to_string(),
             row.key.clone(),
