@@ -389,7 +389,7 @@ async fn metrics_unknown_group_by_is_json_error() {
     assert_eq!(error["error"]["field"], "group_by");
     assert_eq!(
         error["error"]["message"],
-        "group_by: 'ward' is not a grouping; use one of line, location, agent, language, hour, day"
+        "'ward' is not a valid group_by; use one of line, location, agent, language, hour, day"
     );
     assert_eq!(csv_status, 422, "{csv_error}");
     assert_eq!(csv_error["error"]["field"], "group_by");

@@ -56,7 +56,7 @@ impl GroupBy {
     pub fn parse(value: &str) -> Result<GroupBy, ApiError> {
         GroupBy::ALL.into_iter().find(|group_by| group_by.as_str() == value).ok_or_else(|| {
             let names: Vec<&str> = GroupBy::ALL.iter().map(|group_by| group_by.as_str()).collect();
-            ApiError::invalid("group_by", format!("'{value}' is not a grouping; use one of {}", names.join(", ")))
+            ApiError::invalid("group_by", format!("'{value}' is not a valid group_by; use one of {}", names.join(", ")))
         })
     }
 }
