@@ -210,11 +210,12 @@ async fn api_key_authenticates_staff_post() {
     let database = TestDatabase::create().await;
     assert!(apply(&database.url, &tenants_dir().join("haverhill")).status.success());
 
-    let output = civic311(&database.url, &["api-key", "create", "--tenant", "haverhill", "--name", "call-center"]);
+    let output = civic311(&database.url, &["api-key", "create", "--tenant", "haverhill", "--name", "call-center", "--scope", "staff"]);
     assert!(output.status.success(), "stderr: {}", stderr(&output));
     let printed = stdout(&output);
     let key = printed.lines().last().expect("at least one line").trim().to_string();
     assert!(printed.ends_with(&format!("{key}\n")), "nothing follows the key: {printed:?}");
+    assert!(printed.contains("scope staff"), "{printed}");
     assert!(key.len() >= 32, "key {key:?} is too short");
 
     let unknown = civic311(&database.url, &["api-key", "create", "--tenant", "springfield", "--name", "x"]);
@@ -232,6 +233,52 @@ async fn api_key_authenticates_staff_post() {
     assert_eq!(status, 201, "{created}");
     let (status, _) = server.staff_post("haverhill", "c311_wrong", "/requests", &body).await;
     assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn api_key_scope_defaults_to_open311() {
+    let database = TestDatabase::create().await;
+    assert!(apply(&database.url, &tenants_dir().join("haverhill")).status.success());
+
+    let output = civic311(&database.url, &["api-key", "create", "--tenant", "haverhill", "--name", "web portal"]);
+    let invalid = civic311(&database.url, &["api-key", "create", "--tenant", "haverhill", "--name", "x", "--scope", "admin"]);
+
+    assert!(output.status.success(), "stderr: {}", stderr(&output));
+    let printed = stdout(&output);
+    assert!(printed.contains("scope open311"), "{printed}");
+    let key = printed.lines().last().expect("at least one line").trim().to_string();
+    assert_eq!(invalid.status.code(), Some(2), "stderr: {}", stderr(&invalid));
+    assert!(stderr(&invalid).contains("'admin'"), "{}", stderr(&invalid));
+    assert!(stderr(&invalid).contains("open311, staff"), "{}", stderr(&invalid));
+
+    let server = civic311_tests::TestServer::start_with_tenants_and_database(&tenants_dir(), database).await;
+    let stored = server.tenant("haverhill").store.verify_api_key(&key).await.expect("key lookup");
+    assert_eq!(stored.map(|record| record.scope), Some(civic311_store::ApiKeyScope::Open311));
+    let body = json!({
+        "service_code": "pothole",
+        "lat": 42.7762,
+        "long": -71.0773,
+        "attributes": { "size": "small" },
+    });
+    let (status, reply) = server.staff_post("haverhill", &key, "/requests", &body).await;
+    assert_eq!(status, 403, "{reply}");
+    assert!(reply["error"]["message"].as_str().unwrap_or_default().contains("--scope staff"), "{reply}");
+}
+
+#[test]
+fn api_key_help_explains_scopes() {
+    let output = Command::new(civic311_bin!())
+        .args(["api-key", "create", "--help"])
+        .output()
+        .expect("the civic311 binary runs");
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let help = stdout(&output);
+    assert!(help.contains("--scope <SCOPE>"), "{help}");
+    assert!(help.contains("[default: open311]"), "{help}");
+    assert!(help.contains("open311: Submits Open311 service requests (POST requests.json) only"), "{help}");
+    assert!(help.contains("staff:"), "{help}");
+    assert!(help.contains("telephony call routes"), "{help}");
 }
 
 #[tokio::test]
@@ -292,7 +339,7 @@ fn help_of_each_subcommand_lists_its_options() {
         (&["--help"], &["serve", "tenant", "api-key", "import", "--database-url", "--log-format"]),
         (&["serve", "--help"], &["--bind", "--tenants", "--database-url"]),
         (&["tenant", "apply", "--help"], &["<DIR>", "tenant.toml"]),
-        (&["api-key", "create", "--help"], &["--tenant", "--name"]),
+        (&["api-key", "create", "--help"], &["--tenant", "--name", "--scope"]),
         (&["import", "requests", "--help"], &["--tenant", "--mapping", "--reroute", "<CSV>"]),
     ];
 

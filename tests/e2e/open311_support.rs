@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use civic311_server::app::AppState;
-use civic311_store::HistoryEvent;
+use civic311_store::{ApiKeyScope, HistoryEvent};
 use civic311_tests::TestServer;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde_json::Value;
@@ -73,7 +73,8 @@ impl Api {
         }
     }
 
-    /// Returns an API key of the tenant, created on first use.
+    /// Returns an `open311` API key of the tenant, the scope a public app
+    /// gets, created on first use.
     pub async fn key(&self, jurisdiction_id: &str) -> String {
         let mut keys = self.keys.lock().await;
         if let Some(key) = keys.get(jurisdiction_id) {
@@ -84,7 +85,7 @@ impl Api {
             .tenants
             .by_jurisdiction(jurisdiction_id)
             .expect("tenant is loaded");
-        let secret = self.server.api_key(&tenant.manifest.slug).await;
+        let secret = self.server.api_key_with_scope(&tenant.manifest.slug, ApiKeyScope::Open311).await;
         keys.insert(jurisdiction_id.to_string(), secret.clone());
         secret
     }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use civic311_domain::{Channel, Locale};
 use civic311_server::intake::{self, IntakeError, RequestDraft, SubmitOptions};
+use civic311_store::ApiKeyScope;
 use civic311_tests::{history_entry, TestServer};
 use serde_json::{json, Value};
 
@@ -255,6 +256,86 @@ async fn staff_api_requires_the_tenants_key() {
 
     let (status, created) = server.staff_post("haverhill", &haverhill_key, "/requests", &pothole()).await;
     assert_eq!(status, 201, "{created}");
+}
+
+/// Checks a 403 reply to an `open311` key: it names the scope needed and the command that creates such a key.
+fn assert_needs_staff_scope(route: &str, status: u16, body: &Value) {
+    assert_eq!(status, 403, "{route}: {body}");
+    assert_eq!(body["error"]["code"], "forbidden", "{route}: {body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("has scope open311"), "{route}: {message}");
+    assert!(message.contains("needs scope staff"), "{route}: {message}");
+    assert!(
+        message.contains("civic311 api-key create --tenant haverhill --name <label> --scope staff"),
+        "{route}: {message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open311_key_rejected_by_staff_api() {
+    let server = TestServer::start().await;
+    let staff_key = server.api_key("haverhill").await;
+    let portal_key = server.api_key_with_scope("haverhill", ApiKeyScope::Open311).await;
+    let (status, created) = server.staff_post("haverhill", &staff_key, "/requests", &pothole()).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["request"]["id"].as_str().expect("request id").to_string();
+
+    let gets = [
+        format!("/requests/{id}"),
+        "/requests?q=pothole".to_string(),
+        format!("/requests/{id}/duplicate-candidates?radius_meters=100"),
+    ];
+    for path in &gets {
+        let (status, body) = server.staff_get("haverhill", &portal_key, path).await;
+        assert_needs_staff_scope(&format!("GET {path}"), status, &body);
+    }
+
+    let posts = [
+        ("/requests".to_string(), pothole()),
+        (format!("/requests/{id}/status"), json!({ "sub_status": "closed_resolved", "note": "Filled today." })),
+        (format!("/requests/{id}/notes"), json!({ "text": "crew sent", "visibility": "internal" })),
+        (format!("/requests/{id}/duplicate-of"), json!({ "parent_id": id })),
+    ];
+    for (path, body) in &posts {
+        let (status, reply) = server.staff_post("haverhill", &portal_key, path, body).await;
+        assert_needs_staff_scope(&format!("POST {path}"), status, &reply);
+    }
+
+    let (status, page) = server.staff_get("haverhill", &staff_key, "/requests").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["total"], 1, "a rejected POST created a request: {page}");
+    let (_, stored) = server.staff_get("haverhill", &staff_key, &format!("/requests/{id}")).await;
+    assert_eq!(stored["request"]["status"], "open", "a rejected status change closed the request: {stored}");
+    assert_eq!(stored["history"], created["history"], "a rejected POST wrote history");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_scopes_submit_open311_requests() {
+    let server = TestServer::start().await;
+
+    for scope in ApiKeyScope::ALL {
+        let key = server.api_key_with_scope("haverhill", scope).await;
+        let form = [
+            ("api_key", key.as_str()),
+            ("jurisdiction_id", "haverhillma.gov"),
+            ("service_code", "pothole"),
+            ("lat", "42.7762"),
+            ("long", "-71.0773"),
+            ("attribute[size]", "medium"),
+            ("attribute[hazard]", "no"),
+        ];
+        let response = server
+            .client
+            .post(server.url("/open311/v2/requests.json"))
+            .form(&form)
+            .send()
+            .await
+            .expect("Open311 POST reaches the server");
+
+        let (status, reply) = civic311_tests::read_json(response).await;
+        assert_eq!(status, 200, "{scope} key: {reply}");
+        assert!(reply[0]["service_request_id"].is_string(), "{scope} key: {reply}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,7 @@
 
 mod telephony_support;
 
+use civic311_store::ApiKeyScope;
 use civic311_tests::TestServer;
 use civic311_tests::simulators::twilio::{CallPlan, CallScript};
 use serde_json::json;
@@ -149,8 +150,52 @@ async fn staff_api_requires_key() {
     assert_eq!(response.status().as_u16(), 401);
 
     let (status, body) = staff_get(&server, &boston_key, "/calls").await;
-    assert_eq!(status, 401, "another tenant's key: {body}");
+    assert_eq!(status, 403, "another tenant's key: {body}");
+    assert_eq!(body["error"]["code"], "forbidden", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("another tenant"), "{body}");
 
     let (status, body) = staff_get(&server, "not-a-key", "/metrics").await;
     assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "unauthorized", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("--scope staff"), "{body}");
+
+    // The key is checked before the body, so a stranger learns nothing from a malformed body.
+    let response = server
+        .client
+        .post(server.url("/telephony/haverhill/calls/CAnone/links"))
+        .body("not JSON")
+        .send()
+        .await
+        .expect("reaches the server");
+    assert_eq!(response.status().as_u16(), 401);
+}
+
+#[tokio::test]
+async fn open311_key_rejected_by_call_routes() {
+    let server = TestServer::start().await;
+    let portal_key = server.api_key_with_scope("haverhill", ApiKeyScope::Open311).await;
+    twilio(&server).play_call(&answered_call("CAscope1", "+19785556010", local(9, 0, 0))).await;
+
+    let gets = ["/calls", "/calls/CAscope1", "/calls/CAscope1/caller-history", "/metrics", "/metrics.csv"];
+    let posts = [
+        ("/calls/CAscope1/requests", pothole()),
+        ("/calls/CAscope1/links", json!({ "request_id": "1001" })),
+    ];
+    let mut replies = Vec::new();
+    for path in gets {
+        replies.push((format!("GET {path}"), staff_get(&server, &portal_key, path).await));
+    }
+    for (path, body) in &posts {
+        replies.push((format!("POST {path}"), staff_post(&server, &portal_key, path, body).await));
+    }
+
+    for (route, (status, body)) in &replies {
+        assert_eq!(*status, 403, "{route}: {body}");
+        assert_eq!(body["error"]["code"], "forbidden", "{route}: {body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("needs scope staff"), "{route}: {message}");
+        assert!(message.contains("--scope staff"), "{route}: {message}");
+    }
+    let stored = server.tenant("haverhill").store.call("CAscope1").await.expect("call reads").expect("call is stored");
+    assert_eq!(stored.linked_requests, 0, "a rejected POST linked a request");
 }

@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use civic311_server::app::{self, AppState};
 use civic311_server::tenants::TenantContext;
+use civic311_store::ApiKeyScope;
 use civic311_store::test_support::TestDatabase;
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -124,14 +125,20 @@ impl TestServer {
             .unwrap_or_else(|| panic!("tenant {slug} is not loaded"))
     }
 
-    /// Creates an API key of tenant `slug` and returns its secret.
+    /// Creates a `staff` API key of tenant `slug`, which opens the staff
+    /// APIs and Open311 POSTs, and returns its secret.
     pub async fn api_key(&self, slug: &str) -> String {
+        self.api_key_with_scope(slug, ApiKeyScope::Staff).await
+    }
+
+    /// Creates an API key of tenant `slug` with `scope` and returns its secret.
+    pub async fn api_key_with_scope(&self, slug: &str, scope: ApiKeyScope) -> String {
         let (_, secret) = self
             .tenant(slug)
             .store
-            .create_api_key("e2e-tests")
+            .create_api_key_with_scope(&format!("e2e-tests-{scope}"), scope)
             .await
-            .unwrap_or_else(|error| panic!("cannot create an API key for {slug}: {error}"));
+            .unwrap_or_else(|error| panic!("cannot create a {scope} API key for {slug}: {error}"));
         secret
     }
 

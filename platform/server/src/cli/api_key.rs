@@ -1,7 +1,8 @@
-//! `civic311 api-key create`: makes a key for the Open311 and staff APIs.
+//! `civic311 api-key create`: makes a key for Open311 POSTs, and with
+//! `--scope staff` for the staff APIs too.
 
-use clap::Args;
-use civic311_store::Store;
+use clap::{Args, ValueEnum};
+use civic311_store::{ApiKeyScope, Store};
 
 use super::CliError;
 
@@ -14,6 +15,30 @@ pub struct CreateArgs {
     /// Label that names who uses the key, such as `call-center` or `seeclickfix`.
     #[arg(long)]
     pub name: String,
+
+    /// APIs the key opens. Give a public web portal or app an `open311` key,
+    /// and only staff tools a `staff` key.
+    #[arg(long, value_enum, default_value_t = ScopeArg::Open311)]
+    pub scope: ScopeArg,
+}
+
+/// Values of `--scope`; clap prints each variant's doc in `--help`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    /// Submits Open311 service requests (POST requests.json) only.
+    Open311,
+    /// Also opens the staff API under /api/v1 and the telephony call routes
+    /// and metrics, which show constituents' contact details and change requests.
+    Staff,
+}
+
+impl From<ScopeArg> for ApiKeyScope {
+    fn from(scope: ScopeArg) -> ApiKeyScope {
+        match scope {
+            ScopeArg::Open311 => ApiKeyScope::Open311,
+            ScopeArg::Staff => ApiKeyScope::Staff,
+        }
+    }
 }
 
 /// Prints the key on the last line of stdout, so scripts can take it with `tail -n 1`.
@@ -35,10 +60,17 @@ pub async fn create(database_url: &str, args: CreateArgs) -> Result<(), CliError
             ))
         })?;
 
-    let (record, secret) = store.scoped(tenant.id).create_api_key(name).await.map_err(CliError::failed)?;
-    tracing::info!(tenant.id = tenant.id.0, api_key.id = record.id, "API key created");
+    let (record, secret) = store
+        .scoped(tenant.id)
+        .create_api_key_with_scope(name, args.scope.into())
+        .await
+        .map_err(CliError::failed)?;
+    tracing::info!(tenant.id = tenant.id.0, api_key.id = record.id, api_key.scope = %record.scope, "API key created");
 
-    println!("Created API key '{}' (id {}) for tenant {}.", record.name, record.id, tenant.slug);
+    println!(
+        "Created API key '{}' (id {}, scope {}) for tenant {}.",
+        record.name, record.id, record.scope, tenant.slug
+    );
     println!("Only a hash is stored, so this is the only time the key is shown:");
     println!("{secret}");
     Ok(())

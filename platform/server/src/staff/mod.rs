@@ -1,6 +1,7 @@
 //! The staff JSON API under `/api/v1/tenants/{slug}`, for call takers and
-//! department staff. Every route needs `Authorization: Bearer <api key>` of
-//! the tenant; errors read `{ "error": { "code", "field", "message" } }`.
+//! department staff. Every route needs `Authorization: Bearer <api key>`
+//! with a `staff` key of the tenant; errors read
+//! `{ "error": { "code", "field", "message" } }`.
 
 mod auth;
 mod body;
@@ -12,6 +13,7 @@ use axum::Router;
 use crate::app::AppState;
 
 pub use auth::{authorize, Authorized};
+pub use body::parse_json;
 
 /// Routes of the staff API, nested at `/api/v1`.
 pub fn router() -> Router<AppState> {

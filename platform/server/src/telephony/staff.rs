@@ -1,5 +1,5 @@
-//! Staff API for call takers, authenticated with the tenant's API key as
-//! `Authorization: Bearer KEY`: the live call view, call details, linking a
+//! Staff API for call takers, authenticated with a `staff` API key of the
+//! tenant as `Authorization: Bearer KEY`: the live call view, call details, linking a
 //! call to requests, creating a request on a call, and the caller's history.
 //!
 //! Responses include the caller's number because staff need it; it is never
@@ -9,8 +9,9 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use civic311_domain::routing::AttributeValue;
@@ -24,6 +25,7 @@ use super::{TelephonyTenant, WebhookError, telephony_tenant};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::intake::{self, RequestDraft};
+use crate::staff::parse_json;
 
 /// Calls that started longer ago than this are left out of the live view
 /// even without an end event, so a lost final webhook does not keep a call
@@ -137,25 +139,15 @@ impl From<WebhookError> for ApiError {
     }
 }
 
-/// Checks the Bearer API key against the tenant's keys and returns the tenant.
+/// Checks the Bearer API key as the staff API does and returns the tenant.
+///
+/// Returns 404 for a tenant without telephony, 401 without a key or with a
+/// key that matches no tenant, and 403 for another tenant's key or a key
+/// without the `staff` scope.
 pub async fn authorized(state: &AppState, slug: &str, headers: &HeaderMap) -> Result<TelephonyTenant, ApiError> {
     let tenant = telephony_tenant(state, slug).await?;
-
-    let key = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|key| !key.is_empty())
-        .ok_or_else(|| ApiError::Unauthorized("missing API key; send it as 'Authorization: Bearer KEY'".into()))?;
-
-    match tenant.context.store.verify_api_key(key).await? {
-        Some(_) => Ok(tenant),
-        None => {
-            tracing::warn!(tenant.id = tenant.context.id.0, "telephony staff API: unknown API key");
-            Err(ApiError::Unauthorized(format!("the API key is not valid for tenant '{slug}'")))
-        }
-    }
+    crate::staff::authorize(state, headers, slug).await?;
+    Ok(tenant)
 }
 
 /// Builds the call taker's view of a call, with names from the manifest.
@@ -245,9 +237,10 @@ pub async fn link_request(
     State(state): State<AppState>,
     Path((slug, call_id)): Path<(String, String)>,
     headers: HeaderMap,
-    Json(body): Json<LinkBody>,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
     let tenant = authorized(&state, &slug, &headers).await?;
+    let body: LinkBody = parse_json(&body)?;
     let relation = body.relation.unwrap_or(LinkRelation::LookedUp);
 
     let link = tenant
@@ -265,9 +258,10 @@ pub async fn create_request(
     State(state): State<AppState>,
     Path((slug, call_id)): Path<(String, String)>,
     headers: HeaderMap,
-    Json(body): Json<NewRequestBody>,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
     let tenant = authorized(&state, &slug, &headers).await?;
+    let body: NewRequestBody = parse_json(&body)?;
     let call = find_call(&tenant, &call_id).await?;
 
     let mut contact = body.contact;
