@@ -96,6 +96,25 @@ async fn broken_telephony_table_exits_2() {
 }
 
 #[tokio::test]
+async fn invalid_abandon_treatment_names_full_field() {
+    let database = TestDatabase::create().await;
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let haverhill = copy_tenant(&tenants_dir().join("haverhill"), folder.path());
+    let tenant_file = haverhill.join("tenant.toml");
+    let text = std::fs::read_to_string(&tenant_file).expect("read tenant.toml");
+    assert!(text.contains("abandon_treatment = \"offered\""), "Haverhill sets its abandon treatment");
+    std::fs::write(&tenant_file, text.replace("abandon_treatment = \"offered\"", "abandon_treatment = \"ignored\""))
+        .expect("write tenant.toml");
+
+    let output = apply(&database.url, &haverhill);
+
+    assert_eq!(output.status.code(), Some(2), "stderr: {}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains("field `telephony.metrics.abandon_treatment`"), "{message}");
+    assert!(message.contains("`offered`, `removed`, `positive`"), "{message}");
+}
+
+#[tokio::test]
 async fn serve_with_broken_manifest_exits_2() {
     let database = TestDatabase::create().await;
     let folder = tempfile::tempdir().expect("temporary folder");
