@@ -88,6 +88,10 @@ impl From<IntakeError> for ApiError {
                 message: error.to_string(),
             },
             IntakeError::InvalidField { field, problem } => ApiError::InvalidField { field, message: problem },
+            IntakeError::IdempotencyKeyReused { .. } => ApiError::InvalidField {
+                field: "Idempotency-Key".into(),
+                message: error.to_string(),
+            },
             IntakeError::Store(store) => store.into(),
         }
     }

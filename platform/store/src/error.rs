@@ -22,6 +22,11 @@ pub enum StoreError {
     #[error("{0}")]
     Invalid(String),
 
+    /// The idempotency key and client match a stored request whose payload
+    /// differs (HTTP 422); the client must send a new key for a new request.
+    #[error("Idempotency-Key '{key}' was already used for a different request; send a new key for a new request")]
+    IdempotencyKeyReused { key: String },
+
     /// A stored value could not be decoded; the database was changed outside the store.
     #[error("stored {what} is unreadable: {message}")]
     Corrupt { what: &'static str, message: String },

@@ -128,6 +128,13 @@ pub struct NewServiceRequest {
     pub call_id: Option<String>,
     /// Client-chosen key that makes a retried POST return the first result.
     pub idempotency_key: Option<String>,
+    /// Client that sent `idempotency_key`, such as `api_key:12`. The same key
+    /// from another client belongs to another request; `None` is one unnamed client.
+    pub idempotency_client: Option<String>,
+    /// Digest of the submitted payload. A retry whose key and client match a
+    /// stored request but whose fingerprint differs fails with
+    /// [`StoreError::IdempotencyKeyReused`](crate::StoreError::IdempotencyKeyReused).
+    pub payload_fingerprint: Option<String>,
     /// Uploaded photos, stored in the same transaction as the request.
     pub photos: Vec<NewPhoto>,
     /// History written in the same transaction as the request.

@@ -81,6 +81,8 @@ impl RowConverter<'_> {
             public_id: Some(source_id.to_string()),
             call_id: None,
             idempotency_key: None,
+            idempotency_client: None,
+            payload_fingerprint: None,
             photos: Vec::new(),
             history,
         })

@@ -2,6 +2,7 @@
 //! service definition, routing by the tenant's plugin with a safe fallback,
 //! the SLA due time, and the history entries written with the request.
 
+mod fingerprint;
 mod routing;
 mod validate;
 
@@ -10,7 +11,9 @@ use civic311_domain::manifest::ServiceType;
 use civic311_domain::routing::{AttributeValue, RouteInput};
 use civic311_domain::sla::Sla;
 use civic311_domain::{Channel, Locale, Priority, SubStatus};
-use civic311_store::{Contact, HistoryKind, NewHistoryEvent, NewPhoto, NewServiceRequest, ServiceRequest, Visibility};
+use civic311_store::{
+    Contact, HistoryKind, NewHistoryEvent, NewPhoto, NewServiceRequest, ServiceRequest, StoreError, Visibility,
+};
 use serde_json::json;
 
 use crate::app::AppState;
@@ -37,6 +40,9 @@ pub struct RequestDraft {
     pub channel: Option<Channel>,
     pub call_id: Option<String>,
     pub idempotency_key: Option<String>,
+    /// Id of the API key that authenticated the submission. An idempotency
+    /// key repeats a request only when it comes with the same API key.
+    pub api_key_id: Option<i64>,
     pub photos: Vec<NewPhoto>,
 }
 
@@ -47,6 +53,9 @@ pub enum IntakeError {
     UnknownService { code: String },
     #[error("{field}: {problem}")]
     InvalidField { field: String, problem: String },
+    /// The client sent an idempotency key it used before with another payload.
+    #[error("Idempotency-Key '{key}' was already used for a different request; send a new key for a new request")]
+    IdempotencyKeyReused { key: String },
     #[error(transparent)]
     Store(#[from] civic311_store::StoreError),
 }
@@ -78,9 +87,11 @@ pub async fn submit(state: &AppState, tenant: &TenantContext, draft: RequestDraf
 /// Validates, routes and stores a new service request.
 ///
 /// The request is stored with sub-status `submitted`, channel `web` unless
-/// the draft names one, a public `created` entry and the routing entry. A
-/// draft whose idempotency key this tenant has used before returns the
-/// first request unchanged.
+/// the draft names one, a public `created` entry and the routing entry.
+///
+/// A draft whose idempotency key and API key match a stored request returns
+/// that request unchanged and skips routing when its payload fingerprint
+/// matches too. When the fingerprint differs, it fails with `IdempotencyKeyReused`.
 pub async fn submit_with(
     state: &AppState,
     tenant: &TenantContext,
@@ -91,11 +102,27 @@ pub async fn submit_with(
     let received = options.received_at.unwrap_or_else(Utc::now);
     draft.contact.phone = draft.contact.phone.as_deref().and_then(normalize_phone);
 
+    let channel = draft.channel.unwrap_or(Channel::Web);
+    let client = draft.api_key_id.map(|id| format!("api_key:{id}"));
+    let payload_fingerprint = draft
+        .idempotency_key
+        .as_ref()
+        .map(|_| fingerprint::fingerprint(&draft, &service.code, channel));
+    if let Some(key) = &draft.idempotency_key {
+        let stored = tenant
+            .store
+            .request_by_idempotency_key(client.as_deref(), key, payload_fingerprint.as_deref())
+            .await
+            .map_err(from_store)?;
+        if let Some(stored) = stored {
+            return Ok(stored);
+        }
+    }
+
     let input = route_input(tenant, service, &draft, received);
     let outcome = routing::route_at(state, tenant, input, received).await;
     let expected_at = tenant.calendar.due(received, outcome.sla);
 
-    let channel = draft.channel.unwrap_or(Channel::Web);
     let mut history = vec![created_event(&draft, channel, received, options.locale)];
     history.extend(outcome.history);
 
@@ -127,13 +154,24 @@ pub async fn submit_with(
         public_id: None,
         call_id: draft.call_id,
         idempotency_key: draft.idempotency_key,
+        idempotency_client: client,
+        payload_fingerprint,
         photos: draft.photos,
         history,
     };
 
-    let stored = tenant.store.create_request(new).await?;
+    let stored = tenant.store.create_request(new).await.map_err(from_store)?;
     tracing::info!(tenant.id = tenant.id.0, request.id = %stored.id, service_code = %stored.service_code, department = %stored.department, channel = %stored.channel, "service request stored");
     Ok(stored)
+}
+
+/// Lifts a reused idempotency key out of the store error, so that each API
+/// can answer it with its own 422 reply.
+fn from_store(error: StoreError) -> IntakeError {
+    match error {
+        StoreError::IdempotencyKeyReused { key } => IntakeError::IdempotencyKeyReused { key },
+        other => IntakeError::Store(other),
+    }
 }
 
 fn created_event(draft: &RequestDraft, channel: Channel, received: DateTime<Utc>, locale: Locale) -> NewHistoryEvent {

@@ -72,6 +72,14 @@ pub enum Open311Error {
     #[error("{name}: {problem}")]
     InvalidParameter { name: String, problem: String },
 
+    /// Status 422: the client sent an `Idempotency-Key` it used before with
+    /// another payload. GeoReport v2 has no code for this, so the status is
+    /// the one draft-ietf-httpapi-idempotency-key-header-06 gives this case.
+    #[error(
+        "Idempotency-Key '{key}' was already used for a different request; send a new key for a new request"
+    )]
+    IdempotencyKeyReused { key: String },
+
     /// Status 500: the cause is logged and the client gets a generic description.
     /// GeoReport v2 files back-end failures under 400, but a 5xx keeps them
     /// visible to monitoring and signals to clients that a retry may work.
@@ -105,6 +113,7 @@ impl Open311Error {
             Open311Error::ApiKeyMissing | Open311Error::ApiKeyInvalid { .. } => {
                 StatusCode::FORBIDDEN
             }
+            Open311Error::IdempotencyKeyReused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Open311Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -145,6 +154,9 @@ impl Open311Error {
                 name: field,
                 problem,
             },
+            IntakeError::IdempotencyKeyReused { key } => {
+                Open311Error::IdempotencyKeyReused { key }
+            }
             IntakeError::Store(error) => Open311Error::internal(error),
         }
     }

@@ -10,7 +10,7 @@ use axum::response::Response;
 use civic311_domain::manifest::ServiceType;
 use civic311_domain::routing::AttributeValue;
 use civic311_domain::{Channel, Locale};
-use civic311_store::{Contact, NewPhoto, ServiceRequest};
+use civic311_store::{ApiKeyRecord, Contact, NewPhoto, ServiceRequest};
 
 use super::errors::Open311Error;
 use super::format::{Document, Node, Record};
@@ -61,8 +61,9 @@ pub async fn create(call: &Call, request: Request) -> Result<Response, Open311Er
     };
 
     let tenant = call.tenant()?;
-    authenticate(&tenant, &call.params).await?;
-    let draft = build_draft(&call.params, &call.headers, photos)?;
+    let api_key = authenticate(&tenant, &call.params).await?;
+    let mut draft = build_draft(&call.params, &call.headers, photos)?;
+    draft.api_key_id = Some(api_key.id);
 
     let jurisdiction = tenant.manifest.jurisdiction_id.clone();
     let options = SubmitOptions {
@@ -93,11 +94,12 @@ pub async fn create(call: &Call, request: Request) -> Result<Response, Open311Er
     .into_response(call.format, StatusCode::OK))
 }
 
-/// Checks `api_key` against the tenant's keys; a missing or unknown key is 403.
-async fn authenticate(tenant: &TenantContext, params: &Params) -> Result<(), Open311Error> {
+/// Checks `api_key` against the tenant's keys and returns the matching key;
+/// a missing or unknown key is 403.
+async fn authenticate(tenant: &TenantContext, params: &Params) -> Result<ApiKeyRecord, Open311Error> {
     let key = params.get("api_key").ok_or(Open311Error::ApiKeyMissing)?;
     match tenant.store.verify_api_key(key).await? {
-        Some(_) => Ok(()),
+        Some(record) => Ok(record),
         None => Err(Open311Error::ApiKeyInvalid {
             jurisdiction: tenant.manifest.jurisdiction_id.clone(),
         }),
@@ -304,6 +306,7 @@ fn build_draft(
         channel: channel(params)?,
         call_id: None,
         idempotency_key: idempotency_key(headers)?,
+        api_key_id: None,
         photos,
     })
 }

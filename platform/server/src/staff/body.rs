@@ -74,6 +74,7 @@ impl NewRequestBody {
             channel: Some(self.channel.unwrap_or(Channel::Phone)),
             call_id: self.call_id,
             idempotency_key,
+            api_key_id: None,
             photos: Vec::new(),
         }
     }

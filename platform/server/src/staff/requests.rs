@@ -37,7 +37,8 @@ pub async fn create(
         .map_err(|_| ApiError::invalid("Idempotency-Key", "the header must be visible ASCII text"))?
         .filter(|key| !key.is_empty());
 
-    let draft = body.into_draft(idempotency_key);
+    let mut draft = body.into_draft(idempotency_key);
+    draft.api_key_id = Some(auth.key.id);
     let request = intake::submit(&state, &auth.tenant, draft).await?;
 
     let history = auth.tenant.store.history(&request.id).await?;

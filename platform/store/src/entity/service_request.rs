@@ -46,6 +46,10 @@ pub struct Model {
     pub source_id: Option<String>,
     pub call_id: Option<String>,
     pub idempotency_key: Option<String>,
+    /// Client that sent `idempotency_key`; the empty string for an unnamed client.
+    pub idempotency_client: Option<String>,
+    /// SHA-256 of the normalized payload that came with `idempotency_key`.
+    pub payload_fingerprint: Option<String>,
     /// Public id of the request this one duplicates.
     pub parent_request_id: Option<String>,
     pub photo_count: i32,

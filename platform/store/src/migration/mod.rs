@@ -9,6 +9,7 @@ mod m20261204_200000_create_tenants;
 mod m20261204_200100_create_service_requests;
 mod m20261204_203000_telephony;
 mod m20261204_213000_api_key_scope;
+mod m20261204_220000_idempotency_client;
 
 pub(crate) struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_200100_create_service_requests::Migration),
             Box::new(m20261204_203000_telephony::Migration),
             Box::new(m20261204_213000_api_key_scope::Migration),
+            Box::new(m20261204_220000_idempotency_client::Migration),
         ]
     }
 }

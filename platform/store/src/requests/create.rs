@@ -17,7 +17,7 @@ const TOKEN_BYTES: usize = 16;
 /// The unique key that makes a repeated insert return the stored request.
 #[derive(Clone, Copy)]
 enum RepeatKey<'a> {
-    IdempotencyKey(&'a str),
+    IdempotencyKey { client: &'a str, key: &'a str },
     SourceId(&'a str),
     None,
 }
@@ -31,12 +31,17 @@ enum Inserted {
 impl TenantStore {
     /// Inserts a request with its photos and history in one transaction.
     ///
-    /// With an idempotency key already used by this tenant, returns the
-    /// first request and writes nothing. A concurrent retry that loses the
-    /// race on the unique key re-reads and returns the winner's request.
+    /// With an idempotency key already used by the same client of this
+    /// tenant, returns the first request and writes nothing, or fails with
+    /// `IdempotencyKeyReused` when the payload fingerprints differ. A
+    /// concurrent retry that loses the race on the unique key re-reads the
+    /// winner's request and checks it the same way.
     pub async fn create_request(&self, new: NewServiceRequest) -> Result<ServiceRequest, StoreError> {
         let repeat_key = match &new.idempotency_key {
-            Some(key) => RepeatKey::IdempotencyKey(key),
+            Some(key) => RepeatKey::IdempotencyKey {
+                client: idempotency_client(&new),
+                key,
+            },
             None => RepeatKey::None,
         };
 
@@ -46,8 +51,48 @@ impl TenantStore {
                 decode_request(row)
             }
             Inserted::Existing(row) => {
-                tracing::info!(tenant.id = self.tenant.0, request.id = %row.public_id, "idempotency key repeated; returning the stored request");
+                self.check_replay(&row, new.payload_fingerprint.as_deref())?;
                 decode_request(row)
+            }
+        }
+    }
+
+    /// Finds the request stored with idempotency key `key` from `client`
+    /// (`None` is the unnamed client), so that intake can return it for a
+    /// retry before any routing work.
+    ///
+    /// Fails with `IdempotencyKeyReused` when that request's payload
+    /// fingerprint differs from `fingerprint`. A request stored without a
+    /// fingerprint, or a lookup without one, matches any payload.
+    pub async fn request_by_idempotency_key(
+        &self,
+        client: Option<&str>,
+        key: &str,
+        fingerprint: Option<&str>,
+    ) -> Result<Option<ServiceRequest>, StoreError> {
+        let repeat_key = RepeatKey::IdempotencyKey {
+            client: client.unwrap_or(""),
+            key,
+        };
+        let Some(row) = find_by_repeat_key(&self.db, self.tenant, repeat_key).await? else {
+            return Ok(None);
+        };
+
+        self.check_replay(&row, fingerprint)?;
+        decode_request(row).map(Some)
+    }
+
+    /// Accepts a retry whose payload matches the stored request's payload.
+    fn check_replay(&self, row: &service_request::Model, fingerprint: Option<&str>) -> Result<(), StoreError> {
+        let key = row.idempotency_key.clone().unwrap_or_default();
+        match (row.payload_fingerprint.as_deref(), fingerprint) {
+            (Some(stored), Some(sent)) if stored != sent => {
+                tracing::info!(tenant.id = self.tenant.0, request.id = %row.public_id, "idempotency key reused with a different payload");
+                Err(StoreError::IdempotencyKeyReused { key })
+            }
+            _ => {
+                tracing::info!(tenant.id = self.tenant.0, request.id = %row.public_id, "idempotency key repeated; returning the stored request");
+                Ok(())
             }
         }
     }
@@ -129,7 +174,9 @@ async fn find_by_repeat_key<C: sea_orm::ConnectionTrait>(
     repeat_key: RepeatKey<'_>,
 ) -> Result<Option<service_request::Model>, StoreError> {
     let select = match repeat_key {
-        RepeatKey::IdempotencyKey(key) => tenant_requests(tenant).filter(service_request::Column::IdempotencyKey.eq(key)),
+        RepeatKey::IdempotencyKey { client, key } => tenant_requests(tenant)
+            .filter(service_request::Column::IdempotencyClient.eq(client))
+            .filter(service_request::Column::IdempotencyKey.eq(key)),
         RepeatKey::SourceId(source_id) => tenant_requests(tenant).filter(service_request::Column::SourceId.eq(source_id)),
         RepeatKey::None => return Ok(None),
     };
@@ -185,6 +232,12 @@ async fn take_request_number(txn: &DatabaseTransaction, tenant: TenantId) -> Res
     Ok(counter.next_number - 1)
 }
 
+/// Returns the client stored with an idempotency key; the empty string is
+/// the unnamed client, because a NULL column would escape the unique index.
+fn idempotency_client(new: &NewServiceRequest) -> &str {
+    new.idempotency_client.as_deref().unwrap_or("")
+}
+
 fn random_token() -> String {
     let mut bytes = [0u8; TOKEN_BYTES];
     // The OS random source fails only on a broken system, where no key is safe to issue.
@@ -237,6 +290,8 @@ fn new_request_row(
         source_id: Set(new.source_id.clone()),
         call_id: Set(new.call_id.clone()),
         idempotency_key: Set(new.idempotency_key.clone()),
+        idempotency_client: Set(new.idempotency_key.as_ref().map(|_| idempotency_client(new).to_string())),
+        payload_fingerprint: Set(new.idempotency_key.as_ref().and(new.payload_fingerprint.clone())),
         parent_request_id: Set(None),
         photo_count: Set(i32::try_from(new.photos.len()).unwrap_or(i32::MAX)),
         ..Default::default()

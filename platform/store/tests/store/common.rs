@@ -72,6 +72,8 @@ pub fn new_request(service_code: &str, requested_at: &str) -> NewServiceRequest 
         public_id: None,
         call_id: None,
         idempotency_key: None,
+        idempotency_client: None,
+        payload_fingerprint: None,
         photos: Vec::new(),
         history: vec![created_event(requested_at)],
     }

@@ -59,22 +59,102 @@ async fn numbering_is_per_tenant() {
 #[tokio::test]
 async fn idempotency_key_retry_returns_first() {
     let fixture = fixture().await;
-    let mut first = new_request("pothole", "2024-03-01T10:00:00Z");
-    first.idempotency_key = Some("retry-1".into());
+    let first = idempotent_request("retry-1", "api_key:1", "fingerprint-a");
     let mut retry = first.clone();
-    retry.description = "A retried POST with other text".into();
+    retry.requested_at = crate::common::at("2024-03-01T10:00:05Z");
 
     let created = fixture.tenant.create_request(first).await.unwrap();
     let repeated = fixture.tenant.create_request(retry).await.unwrap();
 
     assert_eq!(repeated, created);
-    assert_eq!(repeated.description, "Deep hole near the crosswalk");
+    assert_eq!(repeated.requested_at, crate::common::at("2024-03-01T10:00:00Z"));
     let all = fixture.tenant.query_requests(&RequestQuery::default()).await.unwrap();
     assert_eq!(all.total, 1);
     assert_eq!(fixture.tenant.history(&created.id).await.unwrap().len(), 1);
 
     // The key did not consume a number: the next request takes 1002.
     assert_eq!(create(&fixture.tenant, new_request("pothole", "2024-03-02T10:00:00Z")).await, "1002");
+}
+
+#[tokio::test]
+async fn idempotency_key_with_other_payload_fails() {
+    let fixture = fixture().await;
+    let first = idempotent_request("retry-2", "api_key:1", "fingerprint-a");
+    let mut other = first.clone();
+    other.description = "A different report under the same key".into();
+    other.payload_fingerprint = Some("fingerprint-b".into());
+
+    let created = fixture.tenant.create_request(first).await.unwrap();
+    let error = fixture.tenant.create_request(other).await.unwrap_err();
+
+    assert!(matches!(&error, StoreError::IdempotencyKeyReused { key } if key == "retry-2"), "got {error:?}");
+    assert!(error.to_string().contains("send a new key for a new request"), "message: {error}");
+    let all = fixture.tenant.query_requests(&RequestQuery::default()).await.unwrap();
+    assert_eq!(all.total, 1);
+    assert_eq!(all.items[0].id, created.id);
+    assert_eq!(all.items[0].description, "Deep hole near the crosswalk");
+}
+
+#[tokio::test]
+async fn same_idempotency_key_from_two_clients() {
+    let fixture = fixture().await;
+    let from_portal = idempotent_request("shared-key", "api_key:1", "fingerprint-a");
+    let mut from_app = idempotent_request("shared-key", "api_key:2", "fingerprint-b");
+    from_app.description = "Streetlight out".into();
+
+    let portal_request = fixture.tenant.create_request(from_portal).await.unwrap();
+    let app_request = fixture.tenant.create_request(from_app).await.unwrap();
+
+    assert_eq!(portal_request.id, "1001");
+    assert_eq!(app_request.id, "1002");
+    assert_eq!(app_request.description, "Streetlight out");
+    let all = fixture.tenant.query_requests(&RequestQuery::default()).await.unwrap();
+    assert_eq!(all.total, 2);
+}
+
+#[tokio::test]
+async fn idempotency_lookup_before_insert() {
+    let fixture = fixture().await;
+    let tenant = &fixture.tenant;
+
+    let before = tenant.request_by_idempotency_key(Some("api_key:1"), "lookup-1", Some("fingerprint-a")).await.unwrap();
+    assert_eq!(before, None);
+
+    let created = tenant.create_request(idempotent_request("lookup-1", "api_key:1", "fingerprint-a")).await.unwrap();
+
+    let same = tenant.request_by_idempotency_key(Some("api_key:1"), "lookup-1", Some("fingerprint-a")).await.unwrap();
+    assert_eq!(same, Some(created.clone()));
+    let other_client = tenant.request_by_idempotency_key(Some("api_key:2"), "lookup-1", Some("fingerprint-a")).await.unwrap();
+    assert_eq!(other_client, None);
+    let unnamed_client = tenant.request_by_idempotency_key(None, "lookup-1", Some("fingerprint-a")).await.unwrap();
+    assert_eq!(unnamed_client, None);
+    let other_payload = tenant.request_by_idempotency_key(Some("api_key:1"), "lookup-1", Some("fingerprint-b")).await.unwrap_err();
+    assert!(matches!(other_payload, StoreError::IdempotencyKeyReused { .. }), "got {other_payload:?}");
+}
+
+#[tokio::test]
+async fn idempotency_key_without_client_is_one_client() {
+    let fixture = fixture().await;
+    let mut first = new_request("pothole", "2024-03-01T10:00:00Z");
+    first.idempotency_key = Some("call-CA1".into());
+
+    let created = fixture.tenant.create_request(first.clone()).await.unwrap();
+    let repeated = fixture.tenant.create_request(first).await.unwrap();
+    let found = fixture.tenant.request_by_idempotency_key(None, "call-CA1", None).await.unwrap();
+
+    assert_eq!(repeated.id, created.id);
+    assert_eq!(found.map(|request| request.id), Some(created.id));
+    let all = fixture.tenant.query_requests(&RequestQuery::default()).await.unwrap();
+    assert_eq!(all.total, 1);
+}
+
+/// Builds a request carrying an idempotency key, the client that sent it and a payload fingerprint.
+fn idempotent_request(key: &str, client: &str, fingerprint: &str) -> civic311_store::NewServiceRequest {
+    let mut new = new_request("pothole", "2024-03-01T10:00:00Z");
+    new.idempotency_key = Some(key.into());
+    new.idempotency_client = Some(client.into());
+    new.payload_fingerprint = Some(fingerprint.into());
+    new
 }
 
 #[tokio::test]
