@@ -60,9 +60,7 @@ fn create_sqlite() -> TestDatabase {
 
 async fn create_postgres(server_url: &str) -> TestDatabase {
     let name = format!("civic311_test_{}", uuid::Uuid::new_v4().simple());
-    execute_on_server(server_url, &format!("CREATE DATABASE \"{name}\""))
-        .await
-        .unwrap_or_else(|error| panic!("cannot create database {name} through {}: {error}", redact_password(server_url)));
+    create_database_with_retries(server_url, &name).await;
 
     let mut url = url::Url::parse(server_url)
         .unwrap_or_else(|error| panic!("{TEST_DATABASE_URL} is not a valid URL: {error}"));
@@ -71,6 +69,27 @@ async fn create_postgres(server_url: &str) -> TestDatabase {
     TestDatabase {
         url: url.to_string(),
         cleanup: Cleanup::Postgres { server_url: server_url.to_string(), name },
+    }
+}
+
+/// Attempts to create a database at most this many times. Creates from parallel
+/// tests can fail for a moment, for example when the server is at its
+/// connection limit, and a later attempt then succeeds.
+const CREATE_ATTEMPTS: u32 = 5;
+
+async fn create_database_with_retries(server_url: &str, name: &str) {
+    let sql = format!("CREATE DATABASE \"{name}\"");
+    let mut attempt = 1;
+    loop {
+        match execute_on_server(server_url, &sql).await {
+            Ok(()) => return,
+            Err(error) if attempt < CREATE_ATTEMPTS => {
+                eprintln!("warning: creating test database {name} failed (attempt {attempt}): {error}; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            Err(error) => panic!("cannot create database {name} through {}: {error}", redact_password(server_url)),
+        }
     }
 }
 
