@@ -1,8 +1,11 @@
-//! `Idempotency-Key` on Open311 POST and on the staff API, over real HTTP
-//! against the in-process server. A retry from the same API key returns the
+//! `Idempotency-Key` on Open311 POST, on the staff API and on requests
+//! created on a call, over real HTTP against the in-process server. A retry from the same API key returns the
 //! first request without routing again. The same key with another payload
 //! is rejected with 422, and the same key from another API key creates a
 //! request of its own.
+
+#[path = "telephony_support.rs"]
+mod telephony_support;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -196,6 +199,41 @@ async fn payload_compared_after_normalizing() {
     assert_eq!(retry_status, 200, "{retry}");
     assert_eq!(open311_id(&retry), open311_id(&first));
     assert_eq!(stored_descriptions(&server).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_request_key_scoped_to_api_key() {
+    let server = start().await;
+    let desk = server.api_key("haverhill").await;
+    let supervisor = server.api_key("haverhill").await;
+    let call = telephony_support::answered_call("CAidem1", "+19785556010", telephony_support::local(9, 0, 0));
+    telephony_support::twilio(&server).play_call(&call).await;
+    let body = |description: &str| {
+        json!({
+            "service_code": "pothole",
+            "description": description,
+            "lat": 42.7765,
+            "long": -71.0770,
+            "attributes": [{ "code": "size", "values": ["large"] }],
+            "idempotency_key": "CAidem1-1",
+        })
+    };
+
+    let (status, first) = telephony_support::staff_post(&server, &desk, "/calls/CAidem1/requests", &body("Deep hole by the library")).await;
+    assert_eq!(status, 201, "{first}");
+    let (status, retry) = telephony_support::staff_post(&server, &desk, "/calls/CAidem1/requests", &body("Deep hole by the library")).await;
+    assert_eq!(status, 201, "{retry}");
+    assert_eq!(retry["request"]["id"], first["request"]["id"]);
+
+    let (status, reused) = telephony_support::staff_post(&server, &desk, "/calls/CAidem1/requests", &body("Streetlight out")).await;
+    assert_eq!(status, 422, "{reused}");
+    assert_eq!(reused["error"]["field"], "Idempotency-Key", "{reused}");
+
+    let (status, other) = telephony_support::staff_post(&server, &supervisor, "/calls/CAidem1/requests", &body("Hole at Summer and Main")).await;
+    assert_eq!(status, 201, "{other}");
+    assert_ne!(other["request"]["id"], first["request"]["id"]);
+
+    assert_eq!(stored_descriptions(&server).await, ["Deep hole by the library", "Hole at Summer and Main"]);
 }
 
 /// Returns the routing step's log event counts per thread, installing the

@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use civic311_domain::routing::AttributeValue;
 use civic311_domain::{Channel, Locale};
 use civic311_store::telephony::{Call, CallEvent, CallLink, CallOutcome, LinkRelation};
-use civic311_store::{Contact, RequestQuery, ServiceRequest};
+use civic311_store::{ApiKeyRecord, Contact, RequestQuery, ServiceRequest};
 use serde::{Deserialize, Serialize};
 
 use super::config::TelephonyConfig;
@@ -145,9 +145,15 @@ impl From<WebhookError> for ApiError {
 /// key that matches no tenant, and 403 for another tenant's key or a key
 /// without the `staff` scope.
 pub async fn authorized(state: &AppState, slug: &str, headers: &HeaderMap) -> Result<TelephonyTenant, ApiError> {
+    authorized_with_key(state, slug, headers).await.map(|(tenant, _)| tenant)
+}
+
+/// Checks the Bearer API key like [`authorized`] and also returns the key,
+/// for routes that scope an idempotency key to it.
+async fn authorized_with_key(state: &AppState, slug: &str, headers: &HeaderMap) -> Result<(TelephonyTenant, ApiKeyRecord), ApiError> {
     let tenant = telephony_tenant(state, slug).await?;
-    crate::staff::authorize(state, headers, slug).await?;
-    Ok(tenant)
+    let authorized = crate::staff::authorize(state, headers, slug).await?;
+    Ok((tenant, authorized.key))
 }
 
 /// Builds the call taker's view of a call, with names from the manifest.
@@ -260,7 +266,7 @@ pub async fn create_request(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let tenant = authorized(&state, &slug, &headers).await?;
+    let (tenant, api_key) = authorized_with_key(&state, &slug, &headers).await?;
     let body: NewRequestBody = parse_json(&body)?;
     let call = find_call(&tenant, &call_id).await?;
 
@@ -281,6 +287,7 @@ pub async fn create_request(
         channel: Some(Channel::Phone),
         call_id: Some(call_id.clone()),
         idempotency_key: body.idempotency_key,
+        api_key_id: Some(api_key.id),
         ..Default::default()
     };
 
