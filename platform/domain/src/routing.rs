@@ -39,7 +39,7 @@ pub struct AttributeValue {
     pub values: Vec<String>,
 }
 
-/// Everything a router plugin sees about one service request.
+/// Input a router plugin receives for one service request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RouteInput {
     pub service_code: String,

@@ -72,8 +72,8 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound { entity, id } => ApiError::NotFound { what: entity, id },
             StoreError::Conflict { .. } => ApiError::Conflict(error.to_string()),
-            // The store refuses a change that stored data does not allow, such
-            // as marking a request as a duplicate of itself; its message names the value.
+            // The store rejects a change that stored data does not allow, such as
+            // marking a request as a duplicate of itself. Its message names the value.
             StoreError::Invalid(message) => ApiError::Conflict(message),
             other => ApiError::Internal(other.to_string()),
         }

@@ -1,4 +1,4 @@
-//! The tenants the server knows, with what each request needs at hand:
+//! The tenants the server serves, with what each request needs at hand:
 //! manifest, business calendar and loaded router plugin.
 
 use std::collections::BTreeMap;

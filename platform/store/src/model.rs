@@ -236,7 +236,7 @@ impl HistoryKind {
     }
 }
 
-/// Who may see a history entry.
+/// Audience of a history entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {

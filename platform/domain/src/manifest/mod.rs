@@ -1,7 +1,7 @@
 //! Tenant manifests: the folder `tenants/<slug>/` that describes one city.
 //!
-//! A manifest is two TOML files. `tenant.toml` holds the city, its calendar,
-//! departments, routing plugin and telephony; `services.toml` holds the
+//! A manifest is two TOML files. `tenant.toml` contains the city, its calendar,
+//! departments, routing plugin and telephony, and `services.toml` contains the
 //! service list. [`load`] reads and validates both and reports each problem
 //! with the file and the field.
 
@@ -109,7 +109,7 @@ pub struct DepartmentSpec {
     pub joined_311: NaiveDate,
 }
 
-/// How Open311 clients submit a service: `realtime` returns an id at once,
+/// Open311 submission type of a service: `realtime` returns an id at once,
 /// `batch` returns a token, `blackbox` returns nothing to look up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -46,7 +46,7 @@ pub struct RequestDraft {
     pub photos: Vec<NewPhoto>,
 }
 
-/// Why intake rejected a draft. Each variant names the field and the fix.
+/// Reason intake rejected a draft. Each variant names the field and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
     #[error("service_code '{code}' not found; GET services lists the codes")]
@@ -214,7 +214,7 @@ pub fn normalize_phone(phone: &str) -> Option<String> {
     Some(normalized)
 }
 
-/// Where routing sent a request, and the history entries that explain it.
+/// Routing result of a request: its department and the history entries that explain it.
 #[derive(Clone, Debug)]
 pub struct RoutingOutcome {
     pub department: String,

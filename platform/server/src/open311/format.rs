@@ -2,9 +2,10 @@
 //!
 //! The path suffix alone picks the format (`requests.json`, `requests.xml`);
 //! the `Accept` header is ignored, as GeoReport v2 specifies. Handlers build one
-//! [`Document`] and it is written as XML, or as JSON after the "Spark
-//! convention": scalars stay scalars and only repeated elements (a [`Node::List`])
-//! become arrays, so a list of one is still an array and a scalar never is.
+//! [`Document`], which is written as XML or as JSON. JSON follows the "Spark
+//! convention": scalars stay scalars and only repeated elements (a
+//! [`Node::List`]) become arrays. A list of one is still an array, and a
+//! scalar never is.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

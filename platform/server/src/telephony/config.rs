@@ -114,7 +114,7 @@ pub struct MetricsConfig {
     pub abandon_treatment: AbandonTreatment,
 }
 
-/// How abandoned calls enter the service level.
+/// Treatment of abandoned calls in the service level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AbandonTreatment {
@@ -146,7 +146,7 @@ pub enum ConfigError {
     Invalid { field: String, problem: String },
 }
 
-/// Why a secret could not be resolved.
+/// Failure to resolve a telephony secret.
 #[derive(Debug, thiserror::Error)]
 #[error("environment variable {env} is not set and no dev value is configured; set {env} to the secret")]
 pub struct SecretMissing {
@@ -236,7 +236,7 @@ impl TelephonyConfig {
         }
     }
 
-    /// Whether callers are offered Spanish: it needs a Spanish queue and prompt.
+    /// Tells whether callers are offered Spanish, which needs a Spanish queue and prompt.
     pub fn offers_spanish(&self) -> bool {
         self.queues.contains_key(&Locale::Es)
             && self

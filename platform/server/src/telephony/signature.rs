@@ -49,7 +49,7 @@ pub enum SignatureError {
 /// are not supported, so such requests fail with `Mismatch`.
 ///
 /// With `public_base_url` set (`https://311.example.gov`), the signed URL is
-/// that base followed by the request target, so the check holds behind a
+/// that base followed by the request target, so the check stays valid behind a
 /// TLS-terminating proxy. Without it the URL is `http://{Host}{target}`.
 pub fn verify(auth_token: &str, public_base_url: Option<&str>, request: &SignedRequest<'_>) -> Result<(), SignatureError> {
     let signature = request.signature.ok_or(SignatureError::Missing)?;

@@ -154,7 +154,7 @@ pub struct CallEvent {
     pub detail: CallEventDetail,
 }
 
-/// Where a call stands or how it ended.
+/// Current state of a call, or how it ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallOutcome {
@@ -250,7 +250,7 @@ impl RecordOutcome {
     }
 }
 
-/// How a request relates to a call.
+/// Relation of a request to a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkRelation {
