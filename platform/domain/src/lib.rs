@@ -7,6 +7,7 @@
 pub mod channel;
 pub mod locale;
 pub mod manifest;
+pub mod plugin;
 pub mod priority;
 pub mod routing;
 pub mod sla;
