@@ -1,8 +1,8 @@
-//! Guest SDK for Civic311 router plugins.
+//! Guest SDK for Civic311 plugins.
 //!
-//! The bindings of the `router` world in `plugins/wit/router.wit` and a few
-//! helpers for reading a request. A plugin implements [`Guest`] and exports it
-//! with [`export_router!`]:
+//! At the crate root: the bindings of the `router` world in
+//! `plugins/wit/router.wit` and a few helpers for reading a request. A router
+//! implements [`Guest`] and exports it with [`export_router!`]:
 //!
 //! ```ignore
 //! use civic311_plugin_sdk::{Decision, Guest, RouteError, ServiceRequest};
@@ -21,12 +21,19 @@
 //! A plugin that can do without std should be `#![no_std]` on `wasm32` and
 //! invoke [`no_std_runtime!`] once. It then imports nothing from WASI, which
 //! makes each sandboxed call cheaper to instantiate.
+//!
+//! [`capabilities`] contains the imports of the capability interfaces (logs,
+//! key-value store, secrets, HTTP) for routers of world
+//! `router-with-capabilities`, and [`integration`] the bindings of the
+//! `integration` world with its [`export_integration!`] macro.
 
 #![no_std]
 
 extern crate alloc;
 
+pub mod capabilities;
 mod helpers;
+pub mod integration;
 #[cfg(target_arch = "wasm32")]
 pub mod runtime;
 
@@ -44,4 +51,5 @@ pub mod bindings {
 }
 
 pub use bindings::*;
+pub use integration::export_integration;
 pub use helpers::{BoundingBox, attribute, months_setting, parse_months, setting};
