@@ -64,7 +64,7 @@ fn hash_secret(secret: &str) -> String {
 fn decode_api_key(row: api_key::Model) -> Result<ApiKeyRecord, StoreError> {
     let scope = ApiKeyScope::parse(&row.scope).ok_or_else(|| StoreError::Corrupt {
         what: "API key scope",
-        message: format!("key {} has scope '{}', expected open311 or staff", row.id, row.scope),
+        message: format!("key {} has scope '{}', expected open311, staff or admin", row.id, row.scope),
     })?;
 
     Ok(ApiKeyRecord {

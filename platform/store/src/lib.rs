@@ -10,6 +10,7 @@ mod entity;
 mod error;
 mod migration;
 mod model;
+mod plugins;
 mod requests;
 mod sql;
 mod tenants;
@@ -20,6 +21,7 @@ pub mod test_support;
 
 pub use error::StoreError;
 pub use model::*;
+pub use plugins::*;
 
 /// Which database engine a [`Store`] is connected to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -50,17 +50,21 @@ pub enum ApiKeyScope {
     /// Also opens the staff API under `/api/v1`, the telephony staff routes
     /// and call metrics, which show contact details and change requests.
     Staff,
+    /// Also opens the tenant's plugin administration API, which uploads,
+    /// activates and configures the tenant's plugins.
+    Admin,
 }
 
 impl ApiKeyScope {
     /// Every scope, from least to most privilege.
-    pub const ALL: [ApiKeyScope; 2] = [ApiKeyScope::Open311, ApiKeyScope::Staff];
+    pub const ALL: [ApiKeyScope; 3] = [ApiKeyScope::Open311, ApiKeyScope::Staff, ApiKeyScope::Admin];
 
     /// Returns the name stored in the database and used on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
             ApiKeyScope::Open311 => "open311",
             ApiKeyScope::Staff => "staff",
+            ApiKeyScope::Admin => "admin",
         }
     }
 
@@ -139,6 +143,9 @@ pub struct NewServiceRequest {
     pub photos: Vec<NewPhoto>,
     /// History written in the same transaction as the request.
     pub history: Vec<NewHistoryEvent>,
+    /// Integration installs that owe this request a sync: the store enqueues
+    /// one pending outbox job per install in the request's transaction.
+    pub integration_installs: Vec<crate::InstallId>,
 }
 
 /// A photo uploaded with a request (Open311 core has only `media_url`).
@@ -205,21 +212,31 @@ pub enum HistoryKind {
     Routed,
     /// The routing plugin failed and the service's default department took the request.
     RoutingFailed,
+    /// The routing plugin's circuit breaker is open, so the plugin was not
+    /// called and the service's default department took the request.
+    RoutingSkipped,
     StatusChanged,
     Note,
     Imported,
     CallLinked,
+    /// An integration plugin created or found a record, such as a work order, in a back end.
+    IntegrationSynced,
+    /// An integration plugin rejected the request, or failed on every retry.
+    IntegrationFailed,
 }
 
 impl HistoryKind {
-    pub const ALL: [HistoryKind; 7] = [
+    pub const ALL: [HistoryKind; 10] = [
         HistoryKind::Created,
         HistoryKind::Routed,
         HistoryKind::RoutingFailed,
+        HistoryKind::RoutingSkipped,
         HistoryKind::StatusChanged,
         HistoryKind::Note,
         HistoryKind::Imported,
         HistoryKind::CallLinked,
+        HistoryKind::IntegrationSynced,
+        HistoryKind::IntegrationFailed,
     ];
 
     /// Returns the stable identifier used in storage and APIs.
@@ -228,10 +245,13 @@ impl HistoryKind {
             HistoryKind::Created => "created",
             HistoryKind::Routed => "routed",
             HistoryKind::RoutingFailed => "routing_failed",
+            HistoryKind::RoutingSkipped => "routing_skipped",
             HistoryKind::StatusChanged => "status_changed",
             HistoryKind::Note => "note",
             HistoryKind::Imported => "imported",
             HistoryKind::CallLinked => "call_linked",
+            HistoryKind::IntegrationSynced => "integration_synced",
+            HistoryKind::IntegrationFailed => "integration_failed",
         }
     }
 }

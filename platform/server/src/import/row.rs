@@ -85,6 +85,7 @@ impl RowConverter<'_> {
             payload_fingerprint: None,
             photos: Vec::new(),
             history,
+            integration_installs: Vec::new(),
         })
     }
 

@@ -10,6 +10,7 @@ mod m20261204_200100_create_service_requests;
 mod m20261204_203000_telephony;
 mod m20261204_213000_api_key_scope;
 mod m20261204_220000_idempotency_client;
+mod m20261205_000000_plugins;
 
 pub(crate) struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_203000_telephony::Migration),
             Box::new(m20261204_213000_api_key_scope::Migration),
             Box::new(m20261204_220000_idempotency_client::Migration),
+            Box::new(m20261205_000000_plugins::Migration),
         ]
     }
 }

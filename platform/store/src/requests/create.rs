@@ -7,6 +7,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransacti
 use super::history::insert_history;
 use super::{decode_request, tenant_requests, SERVICE_REQUEST};
 use crate::entity::{request_counter, request_photo, service_request};
+use crate::plugins::insert_pending_jobs;
 use crate::sql::{begin_write, is_unique_violation, stored_instant};
 use crate::tenants::FIRST_REQUEST_NUMBER;
 use crate::{ImportOutcome, NewServiceRequest, ServiceRequest, StoreError, TenantId, TenantStore};
@@ -29,7 +30,8 @@ enum Inserted {
 }
 
 impl TenantStore {
-    /// Inserts a request with its photos and history in one transaction.
+    /// Inserts a request with its photos, history and integration outbox
+    /// jobs in one transaction.
     ///
     /// With an idempotency key already used by the same client of this
     /// tenant, returns the first request and writes nothing, or fails with
@@ -162,6 +164,7 @@ impl TenantStore {
         for event in &new.history {
             insert_history(&txn, self.tenant, row.id, event).await?;
         }
+        insert_pending_jobs(&txn, self.tenant, &row.public_id, &new.integration_installs, Utc::now()).await?;
 
         txn.commit().await?;
         Ok(Inserted::New(row))

@@ -27,6 +27,18 @@ impl TenantStore {
         row.map(decode_request).transpose()
     }
 
+    /// Lists the tenant's latest `limit` requests, newest `requested_at`
+    /// first, such as the sample that a plugin dry run replays.
+    pub async fn recent_requests(&self, limit: u64) -> Result<Vec<ServiceRequest>, StoreError> {
+        let rows = tenant_requests(self.tenant)
+            .order_by_desc(Column::RequestedAt)
+            .order_by_desc(Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        rows.into_iter().map(decode_request).collect()
+    }
+
     /// Searches the tenant's requests, newest `requested_at` first with the
     /// public id as tie-breaker, and returns one page with the total count.
     pub async fn query_requests(&self, query: &RequestQuery) -> Result<Page<ServiceRequest>, StoreError> {

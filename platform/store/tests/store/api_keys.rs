@@ -54,6 +54,11 @@ fn api_key_scope_allows() {
         (ApiKeyScope::Open311, ApiKeyScope::Staff, false),
         (ApiKeyScope::Staff, ApiKeyScope::Open311, true),
         (ApiKeyScope::Staff, ApiKeyScope::Staff, true),
+        (ApiKeyScope::Staff, ApiKeyScope::Admin, false),
+        (ApiKeyScope::Open311, ApiKeyScope::Admin, false),
+        (ApiKeyScope::Admin, ApiKeyScope::Staff, true),
+        (ApiKeyScope::Admin, ApiKeyScope::Open311, true),
+        (ApiKeyScope::Admin, ApiKeyScope::Admin, true),
     ];
     for (scope, required, expected) in cases {
         assert_eq!(scope.allows(required), expected, "{scope} key on an API that needs {required}");
@@ -65,6 +70,7 @@ fn api_key_scope_names_round_trip() {
     for scope in ApiKeyScope::ALL {
         assert_eq!(ApiKeyScope::parse(scope.as_str()), Some(scope));
     }
-    assert_eq!(ApiKeyScope::parse("admin"), None);
+    assert_eq!(ApiKeyScope::parse("admin"), Some(ApiKeyScope::Admin));
+    assert_eq!(ApiKeyScope::parse("owner"), None);
     assert_eq!(ApiKeyScope::parse("Staff"), None, "names are lowercase");
 }

@@ -76,6 +76,7 @@ pub fn new_request(service_code: &str, requested_at: &str) -> NewServiceRequest 
         payload_fingerprint: None,
         photos: Vec::new(),
         history: vec![created_event(requested_at)],
+        integration_installs: Vec::new(),
     }
 }
 
