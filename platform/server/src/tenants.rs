@@ -1,5 +1,7 @@
 //! The tenants the server serves, with what each request needs at hand:
-//! manifest, business calendar and loaded router plugin.
+//! manifest, business calendar and tenant-scoped storage. The manifest's
+//! router plugin is adopted as the tenant's router install; the plugin
+//! manager owns the active version from then on.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -7,21 +9,21 @@ use std::sync::{Arc, RwLock};
 
 use civic311_domain::manifest::{self, ManifestError, TenantManifest};
 use civic311_domain::sla::BusinessCalendar;
-use civic311_plugin_host::{LoadedPlugin, PluginHost};
+use civic311_plugin_host::PluginHost;
+use civic311_plugin_manager::{ManagerError, PluginManager};
 use civic311_store::{ApplyOutcome, Store, StoreError, TenantId, TenantRecord, TenantStore};
+use sha2::{Digest, Sha256};
 
 /// One applied tenant, ready to serve requests.
 pub struct TenantContext {
     pub id: TenantId,
     pub manifest: TenantManifest,
     pub calendar: BusinessCalendar,
-    /// The router plugin; `None` when the manifest names none or it failed
-    /// to load, so the service's default department always applies.
-    pub router: Option<LoadedPlugin>,
     /// Tenant-scoped storage handle.
     pub store: TenantStore,
-    /// Error that kept the manifest's router plugin from loading. Routing
-    /// writes it into the `routing_failed` history of every request it falls back on.
+    /// Error that kept the manifest's router plugin from being adopted.
+    /// When the tenant has no active router install either, routing writes
+    /// it into the `routing_failed` history of every request it falls back on.
     pub router_error: Option<String>,
     /// The folder the manifest was applied from; `None` for a tenant known
     /// only from the database.
@@ -29,53 +31,11 @@ pub struct TenantContext {
 }
 
 impl TenantContext {
-    /// Builds the context of an applied tenant and loads its router plugin.
-    ///
-    /// A plugin that cannot be found or loaded does not fail the build: the
-    /// error is logged with the tenant and plugin ids and kept in
-    /// `router_error`, and the tenant routes to default departments. This is
-    /// the path of a stored tenant whose plugin stopped loading after it was
-    /// applied; [`apply_dir`] rejects such a plugin before storing the tenant.
-    pub fn build(
-        store: &Store,
-        plugins: &PluginHost,
-        id: TenantId,
-        manifest: TenantManifest,
-        manifest_dir: Option<&Path>,
-    ) -> TenantContext {
-        let (router, router_error) = match &manifest.routing {
-            None => (None, None),
-            Some(routing) => match load_router(plugins, &routing.plugin, manifest_dir) {
-                Ok(plugin) => (Some(plugin), None),
-                Err(error) => {
-                    tracing::error!(tenant.slug = %manifest.slug, plugin.id = %routing.plugin, %error, "router plugin failed to load; the tenant routes to default departments");
-                    (None, Some(error))
-                }
-            },
-        };
-
-        let mut context = TenantContext::with_router(store, id, manifest, manifest_dir, router);
-        context.router_error = router_error;
-        context
-    }
-
-    /// Builds the context of an applied tenant around a router plugin that
-    /// is already loaded, or none.
-    pub fn with_router(
-        store: &Store,
-        id: TenantId,
-        manifest: TenantManifest,
-        manifest_dir: Option<&Path>,
-        router: Option<LoadedPlugin>,
-    ) -> TenantContext {
-        if let Some(plugin) = &router {
-            tracing::info!(tenant.slug = %manifest.slug, plugin.name = plugin.name(), plugin.digest = plugin.digest(), "router plugin loaded");
-        }
-
+    /// Builds the context of an applied tenant.
+    pub fn new(store: &Store, id: TenantId, manifest: TenantManifest, manifest_dir: Option<&Path>) -> TenantContext {
         TenantContext {
             id,
             calendar: manifest.calendar(),
-            router,
             store: store.scoped(id),
             router_error: None,
             manifest_dir: manifest_dir.map(Path::to_path_buf),
@@ -89,14 +49,33 @@ impl TenantContext {
     }
 }
 
-/// Resolves a manifest's plugin reference and loads it into the host.
+/// The router plugin a manifest names, read but not yet uploaded.
+#[derive(Clone)]
+pub struct ManifestRouter {
+    /// Plugin name: the bundled name, or the file stem of a `.wasm` path.
+    pub name: String,
+    /// The component's bytes.
+    pub wasm: Vec<u8>,
+}
+
+impl std::fmt::Debug for ManifestRouter {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ManifestRouter")
+            .field("name", &self.name)
+            .field("wasm_bytes", &self.wasm.len())
+            .finish()
+    }
+}
+
+/// Resolves a manifest's plugin reference and reads the component.
 ///
 /// A reference ending in `.wasm` or containing a path separator is a file
 /// relative to the manifest folder, and the plugin takes its file stem as
 /// name. Anything else is the name of a bundled plugin. The error names the
 /// reference and the fix, and [`load_manifest_router`] reports it on the
 /// manifest field `routing.plugin`.
-fn load_router(plugins: &PluginHost, reference: &str, manifest_dir: Option<&Path>) -> Result<LoadedPlugin, String> {
+fn read_router(reference: &str, manifest_dir: Option<&Path>) -> Result<ManifestRouter, String> {
     let is_path = reference.ends_with(".wasm") || reference.contains('/') || reference.contains('\\');
     if !is_path {
         let wasm = civic311_bundled_plugins::bundled(reference).ok_or_else(|| {
@@ -105,7 +84,10 @@ fn load_router(plugins: &PluginHost, reference: &str, manifest_dir: Option<&Path
                 civic311_bundled_plugins::BUNDLED_NAMES.join(", ")
             )
         })?;
-        return plugins.load(reference, wasm).map_err(|error| error.to_string());
+        return Ok(ManifestRouter {
+            name: reference.to_string(),
+            wasm: wasm.to_vec(),
+        });
     }
 
     let path = match manifest_dir {
@@ -119,18 +101,32 @@ fn load_router(plugins: &PluginHost, reference: &str, manifest_dir: Option<&Path
             civic311_bundled_plugins::BUNDLED_NAMES.join(", ")
         )
     })?;
-    let name = path
+    let stem = path
         .file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())
         .unwrap_or_else(|| reference.to_string());
-    plugins
-        .load(&name, &wasm)
-        .map_err(|error| format!("plugin file {} failed to load as a router component: {error}", path.display()))
+    Ok(ManifestRouter {
+        name: plugin_name_of_file(&stem),
+        wasm,
+    })
 }
 
-/// Loads the router plugin that the manifest in `dir` names, on a blocking
-/// thread because loading compiles WebAssembly. Returns `None` for a
-/// manifest without `[routing]`.
+/// Turns a file stem such as `fault_injector` into a plugin name such as
+/// `fault-injector`: lowercase, with underscores, dots and spaces as hyphens.
+/// Cargo names a component file after its crate with underscores, and plugin
+/// names allow only lowercase letters, digits and hyphens.
+fn plugin_name_of_file(stem: &str) -> String {
+    stem.chars()
+        .map(|character| match character {
+            '_' | '.' | ' ' => '-',
+            other => other.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// Reads the router plugin that the manifest in `dir` names and checks that
+/// it loads as a router component, on a blocking thread because loading
+/// compiles WebAssembly. Returns `None` for a manifest without `[routing]`.
 ///
 /// A plugin that is not bundled, whose file is missing, or that does not
 /// load as a router component is an invalid `routing.plugin` field, so
@@ -139,7 +135,7 @@ pub async fn load_manifest_router(
     plugins: &Arc<PluginHost>,
     manifest: &TenantManifest,
     dir: &Path,
-) -> Result<Option<LoadedPlugin>, ManifestError> {
+) -> Result<Option<ManifestRouter>, ManifestError> {
     let Some(routing) = &manifest.routing else {
         return Ok(None);
     };
@@ -147,17 +143,61 @@ pub async fn load_manifest_router(
     let plugins = Arc::clone(plugins);
     let reference = routing.plugin.clone();
     let manifest_dir = dir.to_path_buf();
-    let loaded = tokio::task::spawn_blocking(move || load_router(&plugins, &reference, Some(&manifest_dir))).await;
-    let loaded = match loaded {
-        Ok(loaded) => loaded,
+    let checked = tokio::task::spawn_blocking(move || {
+        let router = read_router(&reference, Some(&manifest_dir))?;
+        check_router(&plugins, &router, &manifest_dir, &reference)?;
+        Ok::<_, String>(router)
+    })
+    .await;
+    let checked = match checked {
+        Ok(checked) => checked,
         Err(error) => std::panic::resume_unwind(error.into_panic()),
     };
 
-    loaded.map(Some).map_err(|problem| ManifestError::Invalid {
+    checked.map(Some).map_err(|problem| ManifestError::Invalid {
         file: dir.join(manifest::TENANT_FILE),
         field: "routing.plugin".to_string(),
         problem,
     })
+}
+
+/// Checks that `router` loads as a router component.
+fn check_router(plugins: &PluginHost, router: &ManifestRouter, dir: &Path, reference: &str) -> Result<(), String> {
+    plugins.load(&router.name, &router.wasm).map(drop).map_err(|error| {
+        let is_bundled = civic311_bundled_plugins::bundled(reference).is_some();
+        if is_bundled {
+            format!("bundled plugin {reference} failed to load as a router component: {error}")
+        } else {
+            format!("plugin file {} failed to load as a router component: {error}", dir.join(reference).display())
+        }
+    })
+}
+
+/// Uploads the manifest's router as the tenant's version and activates it
+/// when the tenant has no active router install. An admin's activation of
+/// another version or plugin stays in force, and is logged.
+pub async fn adopt_router(manager: &PluginManager, tenant: TenantId, slug: &str, router: &ManifestRouter) -> Result<(), ManagerError> {
+    manager.adopt_manifest_router(tenant, &router.name, &router.wasm).await?;
+
+    let Some(active) = manager.registry().router(tenant) else {
+        tracing::warn!(tenant.id = tenant.0, tenant.slug = %slug, plugin.name = %router.name, "manifest router adopted but no router install is loaded; the tenant routes to default departments");
+        return Ok(());
+    };
+    let digest = hex::encode(Sha256::digest(&router.wasm));
+    if active.version.name == router.name && active.version.digest == digest {
+        tracing::info!(tenant.id = tenant.0, tenant.slug = %slug, install.id = active.version.install_id.0, plugin.name = %router.name, plugin.version = active.version.version, "manifest router is the active router");
+    } else {
+        tracing::info!(
+            tenant.id = tenant.0,
+            tenant.slug = %slug,
+            install.id = active.version.install_id.0,
+            plugin.name = %active.version.name,
+            plugin.version = active.version.version,
+            manifest.plugin = %router.name,
+            "the active router stays in force over the manifest's router; activate the manifest's version with `civic311 plugin activate` to switch"
+        );
+    }
+    Ok(())
 }
 
 /// In-memory view of every applied tenant, looked up by slug or jurisdiction id.
@@ -184,6 +224,11 @@ impl TenantRegistry {
 
     pub fn by_slug(&self, slug: &str) -> Option<Arc<TenantContext>> {
         self.read().get(slug).cloned()
+    }
+
+    /// Finds the tenant whose database id is `id`.
+    pub fn by_id(&self, id: TenantId) -> Option<Arc<TenantContext>> {
+        self.read().values().find(|tenant| tenant.id == id).cloned()
     }
 
     /// Finds the tenant of `jurisdiction_id`, ignoring ASCII case because
@@ -237,6 +282,12 @@ pub enum ApplyError {
         #[source]
         source: StoreError,
     },
+    #[error("cannot install the router plugin of the tenant in {dir}: {source}")]
+    Router {
+        dir: PathBuf,
+        #[source]
+        source: ManagerError,
+    },
 }
 
 /// A tenant folder after [`apply_dir`]: what the store did and the new context.
@@ -246,52 +297,84 @@ pub struct AppliedTenant {
     pub context: Arc<TenantContext>,
 }
 
-/// Validates the manifest in `dir`, loads its router plugin, applies it to
-/// the store, and puts the rebuilt context into `registry`, replacing the
-/// tenant's previous one. A router plugin that does not load is a manifest
-/// error, and the store is left unchanged.
+/// Validates the manifest in `dir` and its router plugin, applies it to the
+/// store, adopts the router plugin as the tenant's router install, and puts
+/// the rebuilt context into `registry`, replacing the tenant's previous one.
+/// A router plugin that does not load is a manifest error, and the store is
+/// left unchanged.
 ///
 /// The plugin is compiled on a blocking thread, so the async runtime keeps
 /// serving other tenants meanwhile.
 pub async fn apply_dir(
     store: &Store,
-    plugins: &Arc<PluginHost>,
+    manager: &PluginManager,
     registry: &TenantRegistry,
     dir: &Path,
 ) -> Result<AppliedTenant, ApplyError> {
     let manifest = load_manifest(dir)?;
-    let router = load_manifest_router(plugins, &manifest, dir).await?;
+    let router = load_manifest_router(manager.host(), &manifest, dir).await?;
 
     let (record, outcome) = store.apply_tenant(&manifest).await.map_err(|source| ApplyError::Store {
         dir: dir.to_path_buf(),
         source,
     })?;
 
-    let context = TenantContext::with_router(store, record.id, manifest, Some(dir), router);
-    let context = registry.insert(context);
+    if let Some(router) = &router {
+        adopt_router(manager, record.id, &record.slug, router)
+            .await
+            .map_err(|source| ApplyError::Router {
+                dir: dir.to_path_buf(),
+                source,
+            })?;
+    }
+
+    let context = registry.insert(TenantContext::new(store, record.id, manifest, Some(dir)));
     tracing::info!(tenant.id = record.id.0, tenant.slug = %record.slug, outcome = ?outcome, dir = %dir.display(), "tenant applied");
 
     Ok(AppliedTenant { outcome, record, context })
 }
 
-/// Runs [`TenantContext::build`] on a blocking thread because loading a
-/// plugin compiles WebAssembly.
+/// Builds the context of a tenant known from the database and adopts the
+/// router plugin its stored manifest names.
+///
+/// A plugin that cannot be read or adopted does not fail the build: the
+/// error is logged with the tenant and plugin ids and kept in
+/// `router_error`. This is the path of a stored tenant whose plugin file is
+/// gone; [`apply_dir`] rejects such a plugin before storing the tenant.
 pub async fn build_context(
     store: &Store,
-    plugins: &Arc<PluginHost>,
+    manager: &PluginManager,
     id: TenantId,
     manifest: TenantManifest,
     manifest_dir: Option<PathBuf>,
 ) -> TenantContext {
-    let store = store.clone();
-    let plugins = Arc::clone(plugins);
-    let built = tokio::task::spawn_blocking(move || {
-        TenantContext::build(&store, &plugins, id, manifest, manifest_dir.as_deref())
-    })
-    .await;
+    let router_error = match &manifest.routing {
+        None => None,
+        Some(routing) => adopt_stored_router(manager, id, &manifest.slug, &routing.plugin, manifest_dir.as_deref())
+            .await
+            .err(),
+    };
 
-    match built {
-        Ok(context) => context,
-        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    let mut context = TenantContext::new(store, id, manifest, manifest_dir.as_deref());
+    context.router_error = router_error;
+    context
+}
+
+async fn adopt_stored_router(
+    manager: &PluginManager,
+    id: TenantId,
+    slug: &str,
+    reference: &str,
+    manifest_dir: Option<&Path>,
+) -> Result<(), String> {
+    let router = read_router(reference, manifest_dir);
+    let adopted = match router {
+        Ok(router) => adopt_router(manager, id, slug, &router).await.map_err(|error| error.to_string()),
+        Err(error) => Err(error),
+    };
+
+    if let Err(error) = &adopted {
+        tracing::error!(tenant.id = id.0, tenant.slug = %slug, plugin.id = %reference, %error, "manifest router plugin not adopted; the tenant routes with its active router install, or to default departments without one");
     }
+    adopted
 }

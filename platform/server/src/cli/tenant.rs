@@ -1,34 +1,36 @@
 //! `civic311 tenant apply`: validates one manifest and stores it.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use civic311_plugin_host::{HostConfig, PluginHost};
-use civic311_store::{ApplyOutcome, Store};
+use civic311_store::ApplyOutcome;
 
 use super::CliError;
+use crate::app::{self, PlatformOptions};
+use crate::tenants::{self, TenantRegistry};
 
+/// Applies the tenant folder `dir` and adopts its router plugin. With
+/// `REDIS_URL` set, running servers reload the tenant's router install.
 pub async fn apply(database_url: &str, dir: &Path) -> Result<(), CliError> {
-    let manifest = crate::tenants::load_manifest(dir)?;
-    let plugins = Arc::new(PluginHost::new(HostConfig::default()).map_err(CliError::failed)?);
-    crate::tenants::load_manifest_router(&plugins, &manifest, dir).await?;
+    let manifest = tenants::load_manifest(dir)?;
+    let options = PlatformOptions::from_env(database_url);
+    let (store, manager) = app::connect_platform(database_url, &options).await.map_err(CliError::failed)?;
 
-    let store = Store::connect(database_url).await.map_err(CliError::failed)?;
-
-    let (record, outcome) = store.apply_tenant(&manifest).await.map_err(|error| {
-        CliError::Failed(format!("cannot store tenant '{}' from {}: {error}", manifest.slug, dir.display()))
+    let registry = TenantRegistry::new();
+    let applied = tenants::apply_dir(&store, &manager, &registry, dir).await.map_err(|error| match error {
+        tenants::ApplyError::Manifest(manifest) => CliError::Manifest(manifest),
+        other => CliError::Failed(format!("cannot apply tenant '{}' from {}: {other}", manifest.slug, dir.display())),
     })?;
 
-    let word = match outcome {
+    let word = match applied.outcome {
         ApplyOutcome::Created => "created",
         ApplyOutcome::Updated => "updated",
         ApplyOutcome::Unchanged => "unchanged",
     };
     println!(
         "{word}: tenant {} (id {}, jurisdiction {}, {} services)",
-        record.slug,
-        record.id.0,
-        record.jurisdiction_id,
+        applied.record.slug,
+        applied.record.id.0,
+        applied.record.jurisdiction_id,
         manifest.services.len()
     );
     Ok(())

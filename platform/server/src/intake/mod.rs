@@ -3,6 +3,7 @@
 //! the SLA due time, and the history entries written with the request.
 
 mod fingerprint;
+pub mod interim;
 mod routing;
 mod validate;
 
@@ -20,7 +21,7 @@ use crate::app::AppState;
 use crate::i18n;
 use crate::tenants::TenantContext;
 
-pub use routing::route_input;
+pub use routing::{route_input, route_input_for_stored};
 pub(crate) use routing::{joined_departments, routing_settings};
 pub use validate::{MAX_ANSWER_CHARS, MAX_DESCRIPTION_CHARS};
 
@@ -87,7 +88,9 @@ pub async fn submit(state: &AppState, tenant: &TenantContext, draft: RequestDraf
 /// Validates, routes and stores a new service request.
 ///
 /// The request is stored with sub-status `submitted`, channel `web` unless
-/// the draft names one, a public `created` entry and the routing entry.
+/// the draft names one, a public `created` entry and the routing entry. In
+/// the same transaction it gets one integration job per active integration
+/// install of the tenant, which the integration worker runs later.
 ///
 /// A draft whose idempotency key and API key match a stored request returns
 /// that request unchanged and skips routing when its payload fingerprint
@@ -120,7 +123,7 @@ pub async fn submit_with(
     }
 
     let input = route_input(tenant, service, &draft, received);
-    let outcome = routing::route_at(state, tenant, input, received).await;
+    let outcome = routing::route_at(state, tenant, input, received, None).await;
     let expected_at = tenant.calendar.due(received, outcome.sla);
 
     let mut history = vec![created_event(&draft, channel, received, options.locale)];
@@ -158,6 +161,7 @@ pub async fn submit_with(
         payload_fingerprint,
         photos: draft.photos,
         history,
+        integration_installs: interim::integration_installs(&state.manager, tenant.id),
     };
 
     let stored = tenant.store.create_request(new).await.map_err(from_store)?;
@@ -223,15 +227,17 @@ pub struct RoutingOutcome {
     pub assignee: Option<String>,
     /// The SLA that applies: the plugin's override or the service's own.
     pub sla: Sla,
-    /// `routed`, or `routing_failed` when the plugin failed and the service's
+    /// `routed`, `routing_failed` when the plugin failed, or `routing_skipped`
+    /// when its circuit breaker is open; in both latter cases the service's
     /// default department took the request.
     pub history: Vec<NewHistoryEvent>,
 }
 
-/// Runs the tenant's router plugin on `input`. Never fails: a plugin error,
-/// timeout or unknown department falls back to the service's default department.
+/// Runs the tenant's active router install on `input`. Never fails: a plugin
+/// error, timeout, open circuit breaker or unknown department falls back to
+/// the service's default department.
 pub async fn route(state: &AppState, tenant: &TenantContext, input: RouteInput) -> RoutingOutcome {
-    routing::route_at(state, tenant, input, Utc::now()).await
+    routing::route_at(state, tenant, input, Utc::now(), None).await
 }
 
 #[cfg(test)]

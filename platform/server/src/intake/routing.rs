@@ -2,17 +2,17 @@
 //! department as the fallback whenever the plugin cannot decide.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use civic311_domain::manifest::ServiceSpec;
 use civic311_domain::routing::{DepartmentRef, RouteDecision, RouteInput};
 use civic311_domain::sla::Sla;
 use civic311_domain::{Channel, Locale, Priority};
-use civic311_plugin_host::{LoadedPlugin, PluginError};
-use civic311_store::{HistoryKind, NewHistoryEvent, Visibility};
+use civic311_plugin_manager::VersionRef;
+use civic311_store::{HistoryKind, NewHistoryEvent, ServiceRequest, Visibility};
 use serde_json::json;
 
+use super::interim::{self, RouteOutcome};
 use super::{RequestDraft, RoutingOutcome};
 use crate::app::AppState;
 use crate::tenants::TenantContext;
@@ -32,6 +32,33 @@ pub fn route_input(tenant: &TenantContext, service: &ServiceSpec, draft: &Reques
         address: draft.address.clone(),
         attributes: draft.attributes.clone(),
         channel: draft.channel.unwrap_or(Channel::Web),
+        received_local: tenant.calendar.local_time(received),
+        after_hours: !tenant.calendar.is_open(received),
+        departments: joined_departments(tenant, received),
+        settings: routing_settings(tenant),
+    }
+}
+
+/// Builds the router plugin's input for a stored request, as if it arrived
+/// again at its original `requested_at`: the dry run of a new router version
+/// replays stored requests with it.
+pub fn route_input_for_stored(tenant: &TenantContext, request: &ServiceRequest) -> RouteInput {
+    let service = tenant.manifest.service(&request.service_code);
+    let received = request.requested_at;
+
+    RouteInput {
+        service_code: request.service_code.clone(),
+        service_name: request.service_name.clone(),
+        service_group: service
+            .map(|service| service.group.get(Locale::En).to_string())
+            .filter(|group| !group.is_empty()),
+        default_department: service.map_or_else(|| request.department.clone(), |service| service.department.clone()),
+        description: request.description.clone(),
+        lat: request.lat,
+        long: request.long,
+        address: request.address.clone(),
+        attributes: request.attributes.clone(),
+        channel: request.channel,
         received_local: tenant.calendar.local_time(received),
         after_hours: !tenant.calendar.is_open(received),
         departments: joined_departments(tenant, received),
@@ -76,88 +103,85 @@ struct RoutingFailure {
     message: String,
 }
 
-/// Runs the plugin and applies its decision, or falls back; history entries are dated `at`.
-pub(super) async fn route_at(state: &AppState, tenant: &TenantContext, input: RouteInput, at: DateTime<Utc>) -> RoutingOutcome {
+/// Runs the tenant's active router install through the plugin manager and
+/// applies its decision, or falls back; history entries are dated `at`.
+/// `request_id` names the service request in call records when it is known.
+pub(super) async fn route_at(
+    state: &AppState,
+    tenant: &TenantContext,
+    input: RouteInput,
+    at: DateTime<Utc>,
+    request_id: Option<&str>,
+) -> RoutingOutcome {
     let service_sla = tenant
         .manifest
         .service(&input.service_code)
         .and_then(|service| service.sla.to_sla());
 
-    let Some(plugin) = tenant.router.clone() else {
-        return without_plugin(tenant, &input, service_sla, at);
-    };
-
-    match call_plugin(state, &plugin, &input).await {
-        Ok(decision) => routed(tenant, &plugin, &input, decision, service_sla, at),
-        Err(failure) => fallback(tenant, &plugin, &input, failure, service_sla, at),
-    }
-}
-
-/// Calls the plugin on a blocking thread, because a call may run up to the
-/// host's wall-time limit, and checks that the department it names is one
-/// the request could go to.
-async fn call_plugin(state: &AppState, plugin: &LoadedPlugin, input: &RouteInput) -> Result<RouteDecision, RoutingFailure> {
-    let plugins = Arc::clone(&state.plugins);
-    let call_plugin = plugin.clone();
-    let call_input = input.clone();
-
-    let joined = tokio::task::spawn_blocking(move || plugins.route(&call_plugin, &call_input)).await;
-    let decision = match joined {
-        Ok(Ok(decision)) => decision,
-        Ok(Err(error)) => return Err(plugin_failure(&error)),
-        Err(join_error) => {
-            return Err(RoutingFailure {
-                kind: "host_panic".into(),
-                blame: "platform",
-                message: format!("the plugin call panicked on the host: {join_error}"),
-            });
+    let _ = request_id;
+    match interim::route(&state.manager, tenant.id, &input).await {
+        RouteOutcome::NoRouter => without_plugin(tenant, &input, service_sla, at),
+        RouteOutcome::Decided { plugin, decision } => match check_department(&plugin, &input, &decision) {
+            Ok(()) => routed(tenant, &plugin, &input, decision, service_sla, at),
+            Err(failure) => {
+                fallback(tenant, &plugin, &input, failure, service_sla, at)
+            }
+        },
+        RouteOutcome::Failed { plugin, kind, blame, message } => {
+            let failure = RoutingFailure { kind, blame, message };
+            fallback(tenant, &plugin, &input, failure, service_sla, at)
         }
-    };
-
-    let known = input.departments.iter().any(|department| department.code == decision.department);
-    if !known {
-        let codes: Vec<&str> = input.departments.iter().map(|department| department.code.as_str()).collect();
-        return Err(RoutingFailure {
-            kind: "invalid_department".into(),
-            blame: "plugin",
-            message: format!(
-                "plugin {} returned department '{}', which is not one of the tenant's departments in 311: {}",
-                plugin.name(),
-                decision.department,
-                codes.join(", ")
-            ),
-        });
+        RouteOutcome::Skipped { plugin, reason } => skipped(tenant, &plugin, &input, &reason, service_sla, at),
     }
-    Ok(decision)
 }
 
-fn plugin_failure(error: &PluginError) -> RoutingFailure {
-    RoutingFailure {
-        kind: error.kind().to_string(),
-        blame: error.blame(),
-        message: error.to_string(),
+/// Checks that the department the plugin names is one the request could go to.
+fn check_department(plugin: &VersionRef, input: &RouteInput, decision: &RouteDecision) -> Result<(), RoutingFailure> {
+    let known = input.departments.iter().any(|department| department.code == decision.department);
+    if known {
+        return Ok(());
     }
+
+    let codes: Vec<&str> = input.departments.iter().map(|department| department.code.as_str()).collect();
+    Err(RoutingFailure {
+        kind: "invalid_department".into(),
+        blame: "plugin",
+        message: format!(
+            "plugin {} version {} returned department '{}', which is not one of the tenant's departments in 311: {}",
+            plugin.name,
+            plugin.version,
+            decision.department,
+            codes.join(", ")
+        ),
+    })
 }
 
 fn routed(
     tenant: &TenantContext,
-    plugin: &LoadedPlugin,
+    plugin: &VersionRef,
     input: &RouteInput,
     decision: RouteDecision,
     service_sla: Option<Sla>,
     at: DateTime<Utc>,
 ) -> RoutingOutcome {
     let reason = decision.reason.clone().unwrap_or_else(|| "the plugin gave no reason".into());
-    tracing::debug!(tenant.id = tenant.id.0, plugin.name = plugin.name(), department = %decision.department, %reason, "request routed");
+    tracing::debug!(tenant.id = tenant.id.0, install.id = plugin.install_id.0, plugin.name = %plugin.name, plugin.version = plugin.version, department = %decision.department, %reason, "request routed");
 
     let event = NewHistoryEvent {
         at,
         kind: HistoryKind::Routed,
         visibility: Visibility::Internal,
-        summary: format!("Routed to {} by {}: {reason}", department_name(tenant, &decision.department), plugin.name()),
+        summary: format!(
+            "Routed to {} by {} version {}: {reason}",
+            department_name(tenant, &decision.department),
+            plugin.name,
+            plugin.version
+        ),
         detail: json!({
-            "plugin": plugin.name(),
-            "digest": plugin.digest(),
+            "plugin": plugin.name,
+            "version": plugin.version,
+            "digest": plugin.digest,
+            "install_id": plugin.install_id.0,
             "department": decision.department,
             "priority": decision.priority.as_str(),
             "queue": decision.queue,
@@ -165,7 +189,7 @@ fn routed(
             "reason": reason,
             "after_hours": input.after_hours,
         }),
-        actor: Some(plugin.name().to_string()),
+        actor: Some(plugin.name.clone()),
     };
 
     RoutingOutcome {
@@ -180,7 +204,7 @@ fn routed(
 
 fn fallback(
     tenant: &TenantContext,
-    plugin: &LoadedPlugin,
+    plugin: &VersionRef,
     input: &RouteInput,
     failure: RoutingFailure,
     service_sla: Option<Sla>,
@@ -189,8 +213,10 @@ fn fallback(
     tracing::warn!(
         tenant.id = tenant.id.0,
         tenant.slug = %tenant.manifest.slug,
-        plugin.name = plugin.name(),
-        plugin.digest = plugin.digest(),
+        install.id = plugin.install_id.0,
+        plugin.name = %plugin.name,
+        plugin.version = plugin.version,
+        plugin.digest = %plugin.digest,
         error.kind = %failure.kind,
         error.blame = failure.blame,
         error = %failure.message,
@@ -202,26 +228,64 @@ fn fallback(
         kind: HistoryKind::RoutingFailed,
         visibility: Visibility::Internal,
         summary: format!(
-            "Plugin {} failed ({}); sent to the default department {}",
-            plugin.name(),
+            "Plugin {} version {} failed ({}); sent to the default department {}",
+            plugin.name,
+            plugin.version,
             failure.kind,
             department_name(tenant, &input.default_department)
         ),
         detail: json!({
-            "plugin": plugin.name(),
-            "digest": plugin.digest(),
+            "plugin": plugin.name,
+            "version": plugin.version,
+            "digest": plugin.digest,
+            "install_id": plugin.install_id.0,
             "error_kind": failure.kind,
             "error": failure.message,
             "blame": failure.blame,
             "department": input.default_department,
         }),
-        actor: Some(plugin.name().to_string()),
+        actor: Some(plugin.name.clone()),
     };
     default_outcome(input, service_sla, event)
 }
 
-/// Routes to the default department when the tenant has no plugin. A
-/// plugin that failed to load counts as a routing failure.
+/// Routes to the default department because the install's circuit breaker
+/// is open, so the plugin was not called.
+fn skipped(
+    tenant: &TenantContext,
+    plugin: &VersionRef,
+    input: &RouteInput,
+    reason: &str,
+    service_sla: Option<Sla>,
+    at: DateTime<Utc>,
+) -> RoutingOutcome {
+    tracing::debug!(tenant.id = tenant.id.0, install.id = plugin.install_id.0, plugin.name = %plugin.name, plugin.version = plugin.version, %reason, "routing plugin skipped; the service's default department takes the request");
+
+    let event = NewHistoryEvent {
+        at,
+        kind: HistoryKind::RoutingSkipped,
+        visibility: Visibility::Internal,
+        summary: format!(
+            "Plugin {} version {} skipped ({reason}); sent to the default department {}",
+            plugin.name,
+            plugin.version,
+            department_name(tenant, &input.default_department)
+        ),
+        detail: json!({
+            "plugin": plugin.name,
+            "version": plugin.version,
+            "digest": plugin.digest,
+            "install_id": plugin.install_id.0,
+            "reason": reason,
+            "department": input.default_department,
+        }),
+        actor: Some(plugin.name.clone()),
+    };
+    default_outcome(input, service_sla, event)
+}
+
+/// Routes to the default department when the tenant has no active router
+/// install. A manifest router that could not be adopted counts as a routing failure.
 fn without_plugin(tenant: &TenantContext, input: &RouteInput, service_sla: Option<Sla>, at: DateTime<Utc>) -> RoutingOutcome {
     let department = department_name(tenant, &input.default_department);
     let event = match (&tenant.router_error, tenant.router_plugin_ref()) {
@@ -234,6 +298,7 @@ fn without_plugin(tenant: &TenantContext, input: &RouteInput, service_sla: Optio
                 summary: format!("Plugin {reference} is not loaded; sent to the default department {department}"),
                 detail: json!({
                     "plugin": reference,
+                    "version": null,
                     "digest": null,
                     "error_kind": "load_failed",
                     "error": error,
@@ -247,8 +312,8 @@ fn without_plugin(tenant: &TenantContext, input: &RouteInput, service_sla: Optio
             at,
             kind: HistoryKind::Routed,
             visibility: Visibility::Internal,
-            summary: format!("Routed to the default department {department}; the tenant has no routing plugin"),
-            detail: json!({ "plugin": null, "department": input.default_department }),
+            summary: format!("Routed to the default department {department}; the tenant has no active routing plugin"),
+            detail: json!({ "plugin": null, "version": null, "department": input.default_department }),
             actor: None,
         },
     };
