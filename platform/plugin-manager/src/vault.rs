@@ -1,0 +1,381 @@
+//! The platform key and what it protects: install secrets at rest and the
+//! integrity of precompiled artifacts.
+//!
+//! The key is 32 random bytes, from `CIVIC311_PLATFORM_KEY` (base64) or else
+//! from `<data dir>/platform.key`, which the first start creates with mode
+//! 0600. Two subkeys are derived from it with HMAC-SHA256, one per purpose.
+//! Secrets are sealed with XChaCha20-Poly1305 under a random 24-byte nonce.
+//! The tenant, install and secret name are the associated data, so a
+//! ciphertext copied to another install or name fails to open. Artifacts
+//! are signed with HMAC-SHA256, so a tampered row is never deserialized.
+
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chacha20poly1305::aead::{Aead, Payload};
+use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
+use civic311_store::{InstallId, SealedSecret, TenantId};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// Environment variable with the platform key, base64 of 32 bytes.
+pub const PLATFORM_KEY_VAR: &str = "CIVIC311_PLATFORM_KEY";
+
+/// File name of the platform key inside the data folder.
+pub const PLATFORM_KEY_FILE: &str = "platform.key";
+
+const KEY_BYTES: usize = 32;
+const NONCE_BYTES: usize = 24;
+
+/// Labels of the derived subkeys. Changing one makes every stored secret or
+/// artifact MAC unreadable, so they are fixed.
+const SECRETS_LABEL: &[u8] = b"civic311/plugin-secrets/v1";
+const ARTIFACTS_LABEL: &[u8] = b"civic311/plugin-artifacts/v1";
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Failure to load the platform key or to seal or open a secret. No message
+/// contains key material or a secret value.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// The key text is not base64 of exactly 32 bytes.
+    #[error(
+        "invalid platform key in {origin}: {problem}; set it to base64 of 32 random bytes, \
+         such as the output of `head -c 32 /dev/urandom | base64`"
+    )]
+    InvalidKey { origin: String, problem: String },
+
+    /// The key file could not be read or created.
+    #[error("cannot {action} platform key file {path}: {message}; check the data folder's permissions or set {PLATFORM_KEY_VAR}")]
+    KeyFile { action: &'static str, path: PathBuf, message: String },
+
+    /// The operating system's random source failed.
+    #[error("cannot get random bytes from the operating system: {0}")]
+    Random(String),
+
+    /// A secret could not be encrypted.
+    #[error("cannot encrypt secret '{name}' of install {install}")]
+    Seal { install: InstallId, name: String },
+
+    /// A stored secret failed authentication: the row was changed, copied
+    /// from another install or name, or sealed under another platform key.
+    #[error(
+        "cannot decrypt secret '{name}' of install {install}: the stored value was changed or sealed under \
+         another platform key; set the secret again"
+    )]
+    Open { install: InstallId, name: String },
+}
+
+/// The platform's 32-byte master key. Neither `Debug` nor any error prints it.
+#[derive(Clone)]
+pub struct PlatformKey([u8; KEY_BYTES]);
+
+impl fmt::Debug for PlatformKey {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("PlatformKey(redacted)")
+    }
+}
+
+impl PlatformKey {
+    /// Wraps 32 key bytes.
+    pub fn from_bytes(bytes: [u8; KEY_BYTES]) -> PlatformKey {
+        PlatformKey(bytes)
+    }
+
+    /// Parses base64 text of 32 bytes; `origin` names where the text came
+    /// from in the error.
+    pub fn from_base64(text: &str, origin: &str) -> Result<PlatformKey, VaultError> {
+        let invalid = |problem: String| VaultError::InvalidKey { origin: origin.to_string(), problem };
+
+        let bytes = BASE64
+            .decode(text.trim())
+            .map_err(|error| invalid(format!("not valid base64 ({error})")))?;
+        let length = bytes.len();
+        let bytes: [u8; KEY_BYTES] = bytes
+            .try_into()
+            .map_err(|_| invalid(format!("decodes to {length} bytes, expected {KEY_BYTES}")))?;
+
+        Ok(PlatformKey(bytes))
+    }
+
+    /// Creates a key from the operating system's random source.
+    pub fn generate() -> Result<PlatformKey, VaultError> {
+        let mut bytes = [0u8; KEY_BYTES];
+        getrandom::fill(&mut bytes).map_err(|error| VaultError::Random(error.to_string()))?;
+        Ok(PlatformKey(bytes))
+    }
+
+    /// Loads the key from `CIVIC311_PLATFORM_KEY` when it is set, or else
+    /// from `<data_dir>/platform.key`, creating that file on first use.
+    pub fn load(data_dir: &Path) -> Result<PlatformKey, VaultError> {
+        match std::env::var(PLATFORM_KEY_VAR) {
+            Ok(text) if !text.trim().is_empty() => PlatformKey::from_base64(&text, PLATFORM_KEY_VAR),
+            _ => PlatformKey::load_or_create_file(&data_dir.join(PLATFORM_KEY_FILE)),
+        }
+    }
+
+    /// Reads the key file at `path`, or creates it with a new random key and
+    /// mode 0600 when it does not exist. Two processes starting at once get
+    /// the same key, because the file appears atomically with its content.
+    pub fn load_or_create_file(path: &Path) -> Result<PlatformKey, VaultError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => return PlatformKey::from_base64(&text, &path.display().to_string()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(key_file_error("read", path, error)),
+        }
+
+        let key = PlatformKey::generate()?;
+        match write_new_key_file(path, &key) {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), "created a new platform key file");
+                Ok(key)
+            }
+            // Another process created the file first: use its key.
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                let text = std::fs::read_to_string(path).map_err(|error| key_file_error("read", path, error))?;
+                PlatformKey::from_base64(&text, &path.display().to_string())
+            }
+            Err(error) => Err(key_file_error("create", path, error)),
+        }
+    }
+
+    fn derive(&self, label: &[u8]) -> [u8; KEY_BYTES] {
+        let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        mac.update(label);
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// Writes the key to a private temporary file and links it into place, so
+/// that `path` never exists half-written. Fails with `AlreadyExists` when
+/// `path` exists.
+fn write_new_key_file(path: &Path, key: &PlatformKey) -> std::io::Result<()> {
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder)?;
+    }
+
+    let mut suffix = [0u8; 8];
+    getrandom::fill(&mut suffix).map_err(|error| std::io::Error::other(error.to_string()))?;
+    let temporary = path.with_extension(format!("tmp-{}", hex::encode(suffix)));
+
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+
+    let mut file = options.open(&temporary)?;
+    let written = file
+        .write_all(format!("{}\n", BASE64.encode(key.0)).as_bytes())
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::hard_link(&temporary, path));
+    let _ = std::fs::remove_file(&temporary);
+    written
+}
+
+fn key_file_error(action: &'static str, path: &Path, error: std::io::Error) -> VaultError {
+    VaultError::KeyFile {
+        action,
+        path: path.to_path_buf(),
+        message: error.to_string(),
+    }
+}
+
+/// Seals and opens install secrets and signs artifacts with subkeys of the
+/// platform key.
+pub struct Vault {
+    cipher: XChaCha20Poly1305,
+    artifact_key: [u8; KEY_BYTES],
+}
+
+impl fmt::Debug for Vault {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("Vault(redacted)")
+    }
+}
+
+impl Vault {
+    /// Derives the subkeys of `key`.
+    pub fn new(key: &PlatformKey) -> Vault {
+        let secrets_key = key.derive(SECRETS_LABEL);
+        Vault {
+            cipher: XChaCha20Poly1305::new_from_slice(&secrets_key).expect("XChaCha20-Poly1305 takes a 32-byte key"),
+            artifact_key: key.derive(ARTIFACTS_LABEL),
+        }
+    }
+
+    /// Loads the platform key as [`PlatformKey::load`] does and derives the subkeys.
+    pub fn load(data_dir: &Path) -> Result<Vault, VaultError> {
+        Ok(Vault::new(&PlatformKey::load(data_dir)?))
+    }
+
+    /// Encrypts `value` for secret `name` of `install` under a fresh nonce.
+    pub fn seal(&self, tenant: TenantId, install: InstallId, name: &str, value: &str) -> Result<SealedSecret, VaultError> {
+        let mut nonce = [0u8; NONCE_BYTES];
+        getrandom::fill(&mut nonce).map_err(|error| VaultError::Random(error.to_string()))?;
+        let aad = associated_data(tenant, install, name);
+
+        let payload = Payload { msg: value.as_bytes(), aad: &aad };
+        let ciphertext = self
+            .cipher
+            .encrypt(&XNonce::from(nonce), payload)
+            .map_err(|_| VaultError::Seal { install, name: name.to_string() })?;
+
+        Ok(SealedSecret { ciphertext, nonce: nonce.to_vec() })
+    }
+
+    /// Decrypts secret `name` of `install`. Fails when the ciphertext, the
+    /// nonce, the tenant, the install, the name or the platform key differ
+    /// from those it was sealed with.
+    pub fn open(&self, tenant: TenantId, install: InstallId, name: &str, sealed: &SealedSecret) -> Result<String, VaultError> {
+        let failed = || VaultError::Open { install, name: name.to_string() };
+        let nonce: [u8; NONCE_BYTES] = sealed.nonce.as_slice().try_into().map_err(|_| failed())?;
+        let aad = associated_data(tenant, install, name);
+
+        let payload = Payload { msg: &sealed.ciphertext, aad: &aad };
+        let plaintext = self.cipher.decrypt(&XNonce::from(nonce), payload).map_err(|_| failed())?;
+
+        String::from_utf8(plaintext).map_err(|_| failed())
+    }
+
+    /// Returns the HMAC-SHA256 of an artifact stored under `key`.
+    pub fn sign_artifact(&self, key: &str, artifact: &[u8]) -> Vec<u8> {
+        self.artifact_mac(key, artifact).finalize().into_bytes().to_vec()
+    }
+
+    /// Returns whether `mac` is the artifact's HMAC under `key`, compared in
+    /// constant time.
+    pub fn verify_artifact(&self, key: &str, artifact: &[u8], mac: &[u8]) -> bool {
+        self.artifact_mac(key, artifact).verify_slice(mac).is_ok()
+    }
+
+    /// Starts the MAC over the key's length, the key and the artifact, so a
+    /// valid artifact cannot be moved to another key.
+    fn artifact_mac(&self, key: &str, artifact: &[u8]) -> HmacSha256 {
+        let mut mac = HmacSha256::new_from_slice(&self.artifact_key).expect("HMAC takes keys of any length");
+        mac.update(&(key.len() as u64).to_be_bytes());
+        mac.update(key.as_bytes());
+        mac.update(artifact);
+        mac
+    }
+}
+
+/// Binds a ciphertext to its tenant, install and name.
+fn associated_data(tenant: TenantId, install: InstallId, name: &str) -> Vec<u8> {
+    format!("{}|{}|{}", tenant.0, install.0, name).into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vault() -> Vault {
+        Vault::new(&PlatformKey::from_bytes([7; KEY_BYTES]))
+    }
+
+    #[test]
+    fn secret_round_trip() {
+        let vault = vault();
+
+        let sealed = vault.seal(TenantId(1), InstallId(2), "api_key", "s3cret-value").unwrap();
+
+        assert_eq!(vault.open(TenantId(1), InstallId(2), "api_key", &sealed).unwrap(), "s3cret-value");
+        assert_eq!(sealed.nonce.len(), NONCE_BYTES);
+        assert!(!sealed.ciphertext.windows(6).any(|window| window == b"s3cret"));
+    }
+
+    #[test]
+    fn nonce_differs_per_seal() {
+        let vault = vault();
+
+        let first = vault.seal(TenantId(1), InstallId(2), "api_key", "value").unwrap();
+        let second = vault.seal(TenantId(1), InstallId(2), "api_key", "value").unwrap();
+
+        assert_ne!(first.nonce, second.nonce);
+        assert_ne!(first.ciphertext, second.ciphertext);
+    }
+
+    #[test]
+    fn open_rejects_other_binding() {
+        let vault = vault();
+        let sealed = vault.seal(TenantId(1), InstallId(2), "api_key", "value").unwrap();
+
+        assert!(matches!(vault.open(TenantId(9), InstallId(2), "api_key", &sealed), Err(VaultError::Open { .. })));
+        assert!(matches!(vault.open(TenantId(1), InstallId(9), "api_key", &sealed), Err(VaultError::Open { .. })));
+        assert!(matches!(vault.open(TenantId(1), InstallId(2), "other", &sealed), Err(VaultError::Open { .. })));
+    }
+
+    #[test]
+    fn open_rejects_other_key() {
+        let sealed = vault().seal(TenantId(1), InstallId(2), "api_key", "value").unwrap();
+        let other = Vault::new(&PlatformKey::from_bytes([8; KEY_BYTES]));
+
+        assert!(other.open(TenantId(1), InstallId(2), "api_key", &sealed).is_err());
+    }
+
+    #[test]
+    fn open_rejects_tampered_ciphertext() {
+        let vault = vault();
+        let mut sealed = vault.seal(TenantId(1), InstallId(2), "api_key", "value").unwrap();
+        sealed.ciphertext[0] ^= 1;
+
+        assert!(vault.open(TenantId(1), InstallId(2), "api_key", &sealed).is_err());
+    }
+
+    #[test]
+    fn artifact_mac_verifies() {
+        let vault = vault();
+        let mac = vault.sign_artifact("abc-def", b"artifact bytes");
+
+        assert!(vault.verify_artifact("abc-def", b"artifact bytes", &mac));
+        assert!(!vault.verify_artifact("abc-def", b"artifact bytez", &mac));
+        assert!(!vault.verify_artifact("abc-xyz", b"artifact bytes", &mac));
+        assert!(!vault.verify_artifact("abc-def", b"artifact bytes", &mac[..16]));
+    }
+
+    #[test]
+    fn key_base64_wrong_length() {
+        let error = PlatformKey::from_base64(&BASE64.encode([1u8; 16]), PLATFORM_KEY_VAR).unwrap_err();
+        let message = error.to_string();
+
+        assert!(message.contains(PLATFORM_KEY_VAR), "{message}");
+        assert!(message.contains("16 bytes, expected 32"), "{message}");
+        assert!(message.contains("head -c 32 /dev/urandom | base64"), "{message}");
+    }
+
+    #[test]
+    fn key_base64_invalid_text() {
+        let error = PlatformKey::from_base64("not base64!", "test").unwrap_err();
+
+        assert!(error.to_string().contains("not valid base64"), "{error}");
+    }
+
+    #[test]
+    fn key_debug_redacted() {
+        let key = PlatformKey::from_bytes([0xAB; KEY_BYTES]);
+
+        assert_eq!(format!("{key:?}"), "PlatformKey(redacted)");
+        assert_eq!(format!("{:?}", Vault::new(&key)), "Vault(redacted)");
+    }
+
+    #[test]
+    fn key_file_created_once() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("nested").join(PLATFORM_KEY_FILE);
+
+        let first = PlatformKey::load_or_create_file(&path).unwrap();
+        let second = PlatformKey::load_or_create_file(&path).unwrap();
+
+        assert_eq!(first.0, second.0);
+        let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "temporary files left behind: {leftovers:?}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}
