@@ -10,8 +10,9 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Plugin crates to build: the production routers and the fault plugin for tests.
-const PLUGIN_CRATES: &[&str] = &["haverhill-router", "boston-router", "fault-injector"];
+/// Plugin crates to build: the production plugins, and the fault and
+/// capability plugins for tests.
+const PLUGIN_CRATES: &[&str] = &["haverhill-router", "boston-router", "fault-injector", "capability-probe"];
 
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "plugin";

@@ -6,34 +6,110 @@ use std::time::Duration;
 
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use civic311_domain::plugin::LimitOverrides;
+
 use crate::error::PluginError;
 
-/// Limits applied to every plugin call.
-#[derive(Clone, Debug)]
-pub struct HostConfig {
-    /// Fuel units one call may burn before it traps. Most wasm operators cost
+/// Limits of one plugin call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallLimits {
+    /// Fuel units the call may burn before it traps. Most wasm operators cost
     /// one unit; wasmtime 46 and later charge bulk memory operations by size.
-    pub fuel_per_call: u64,
-    /// Bytes of linear memory one instance may grow to.
+    pub fuel: u64,
+    /// Bytes of linear memory the instance may grow to, summed over all its memories.
     pub max_memory_bytes: usize,
-    /// Wall-clock time one call may run, enforced by an epoch deadline with a
-    /// resolution of [`EPOCH_TICK`].
+    /// Wall-clock time the call may run, enforced by an epoch deadline with a
+    /// resolution of [`EPOCH_TICK`]. Outbound HTTP gets what remains of it.
     pub wall_time: Duration,
+    /// Bytes of the call's output (decision or synced records) serialized as JSON.
+    pub max_output_bytes: usize,
+}
+
+/// The platform's call limits: the defaults of every install, the maxima a
+/// tenant may raise them to, and the size limit of an uploaded component.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostConfig {
+    pub defaults: CallLimits,
+    /// Upper bounds of [`LimitOverrides`]. The engine's memory slots are sized
+    /// for `maxima.max_memory_bytes`.
+    pub maxima: CallLimits,
+    /// Bytes of the largest component that [`crate::PluginHost::inspect`] accepts.
+    pub max_component_bytes: usize,
 }
 
 impl Default for HostConfig {
-    /// Limits for small routers. A decision of the bundled routers burns less
+    /// Limits for small plugins. A decision of the bundled routers burns less
     /// than 100,000 fuel units (checked by the host tests), and a Rust router's
     /// memory starts at about 1 MiB, mostly its stack. Fuel is the CPU
-    /// budget, so the wall-time limit is a backstop: it is long enough that a
-    /// thread descheduled on a busy machine does not time out a normal call.
+    /// budget, so the default wall-time limit is a backstop: it is long enough
+    /// that a thread descheduled on a busy machine does not time out a normal call.
     fn default() -> HostConfig {
         HostConfig {
-            fuel_per_call: 10_000_000,
-            max_memory_bytes: 16 << 20,
-            wall_time: Duration::from_secs(1),
+            defaults: CallLimits {
+                fuel: 10_000_000,
+                max_memory_bytes: 16 << 20,
+                wall_time: Duration::from_secs(1),
+                max_output_bytes: 64 << 10,
+            },
+            maxima: CallLimits {
+                fuel: 100_000_000,
+                max_memory_bytes: 64 << 20,
+                wall_time: Duration::from_secs(30),
+                max_output_bytes: 1 << 20,
+            },
+            max_component_bytes: 8 << 20,
         }
     }
+}
+
+impl HostConfig {
+    /// Resolves an install's overrides against the defaults. An override above
+    /// its maximum fails with [`PluginError::LimitAboveMaximum`], and a zero
+    /// override with [`PluginError::LimitBelowMinimum`].
+    pub fn limits_for(&self, overrides: &LimitOverrides) -> Result<CallLimits, PluginError> {
+        let maxima = &self.maxima;
+        let defaults = &self.defaults;
+
+        let fuel = resolve("fuel", overrides.fuel, defaults.fuel, maxima.fuel)?;
+        let memory = resolve(
+            "memory_bytes",
+            overrides.memory_bytes,
+            defaults.max_memory_bytes as u64,
+            maxima.max_memory_bytes as u64,
+        )?;
+        let wall_time_ms = resolve(
+            "wall_time_ms",
+            overrides.wall_time_ms,
+            millis(defaults.wall_time),
+            millis(maxima.wall_time),
+        )?;
+        let output = resolve(
+            "max_output_bytes",
+            overrides.max_output_bytes,
+            defaults.max_output_bytes as u64,
+            maxima.max_output_bytes as u64,
+        )?;
+
+        Ok(CallLimits {
+            fuel,
+            max_memory_bytes: usize::try_from(memory).unwrap_or(usize::MAX),
+            wall_time: Duration::from_millis(wall_time_ms),
+            max_output_bytes: usize::try_from(output).unwrap_or(usize::MAX),
+        })
+    }
+}
+
+fn resolve(field: &'static str, value: Option<u64>, default: u64, maximum: u64) -> Result<u64, PluginError> {
+    match value {
+        None => Ok(default),
+        Some(0) => Err(PluginError::LimitBelowMinimum { field }),
+        Some(value) if value > maximum => Err(PluginError::LimitAboveMaximum { field, value, maximum }),
+        Some(value) => Ok(value),
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Interval of the thread that advances the engine's epoch. A call's wall
@@ -70,7 +146,7 @@ const KEEP_RESIDENT_BYTES: usize = 2 << 20;
 /// interruption on, pooling allocation sized by [`MAX_CONCURRENT_CALLS`],
 /// and on-demand allocation where the pool's address space cannot be reserved.
 pub(crate) fn build_engine(config: &HostConfig) -> Result<Engine, PluginError> {
-    let memory_limit = round_up_to_page(config.max_memory_bytes);
+    let memory_limit = round_up_to_page(config.maxima.max_memory_bytes);
 
     let mut pooled = base_config();
     pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(memory_limit)));
@@ -168,6 +244,51 @@ mod tests {
         assert_eq!(wall_time_ticks(Duration::from_micros(1500)), 2);
         assert_eq!(wall_time_ticks(Duration::ZERO), 1);
         assert_eq!(wall_time_ticks(Duration::from_millis(100)), 100);
+    }
+
+    #[test]
+    fn limits_for_keeps_defaults() {
+        let config = HostConfig::default();
+        assert_eq!(config.limits_for(&LimitOverrides::default()).unwrap(), config.defaults);
+    }
+
+    #[test]
+    fn limits_for_applies_overrides() {
+        let overrides = LimitOverrides {
+            fuel: Some(50_000_000),
+            memory_bytes: Some(32 << 20),
+            wall_time_ms: Some(2_500),
+            max_output_bytes: Some(4_096),
+        };
+        let limits = HostConfig::default().limits_for(&overrides).unwrap();
+        assert_eq!(limits.fuel, 50_000_000);
+        assert_eq!(limits.max_memory_bytes, 32 << 20);
+        assert_eq!(limits.wall_time, Duration::from_millis(2_500));
+        assert_eq!(limits.max_output_bytes, 4_096);
+    }
+
+    #[test]
+    fn limits_for_rejects_value_above_maximum() {
+        let overrides = LimitOverrides {
+            wall_time_ms: Some(30_001),
+            ..LimitOverrides::default()
+        };
+        let error = HostConfig::default().limits_for(&overrides).unwrap_err();
+        assert!(matches!(
+            error,
+            PluginError::LimitAboveMaximum { field: "wall_time_ms", value: 30_001, maximum: 30_000 }
+        ));
+        assert!(error.to_string().contains("wall_time_ms"), "{error}");
+    }
+
+    #[test]
+    fn limits_for_rejects_zero() {
+        let overrides = LimitOverrides {
+            fuel: Some(0),
+            ..LimitOverrides::default()
+        };
+        let error = HostConfig::default().limits_for(&overrides).unwrap_err();
+        assert!(matches!(error, PluginError::LimitBelowMinimum { field: "fuel" }), "{error}");
     }
 
     #[test]

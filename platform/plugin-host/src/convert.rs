@@ -5,7 +5,7 @@ use civic311_domain::routing::{RouteDecision, RouteInput};
 use civic311_domain::sla::Sla;
 use civic311_domain::{Channel, Priority};
 
-use crate::bindings;
+use crate::bindings::router as bindings;
 use crate::error::PluginError;
 
 /// Maximum bytes of a department code, queue or assignee in a decision.

@@ -5,14 +5,17 @@ use std::sync::{Condvar, Mutex};
 
 use wasmtime::{ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap};
 
-use crate::bindings::{Decision, RouteError, RouterPre, ServiceRequest};
-use crate::config::{HostConfig, MAX_TABLE_ELEMENTS, wall_time_ticks};
+use crate::bindings::integration::{IntegrationPre, RoutedRequest, SyncError, SyncedRecord};
+use crate::bindings::router::{Decision, RouteError, RouterPre, ServiceRequest};
+use crate::capability_host::CapabilityState;
+use crate::config::{CallLimits, MAX_TABLE_ELEMENTS, wall_time_ticks};
 use crate::convert::truncate_message;
 use crate::error::{PluginError, RejectionKind};
 
 /// Store data of one call.
 pub(crate) struct CallState {
     limiter: CallLimiter,
+    pub(crate) capabilities: CapabilityState,
 }
 
 /// [`StoreLimits`] plus a limit on the sum of all linear memories, which
@@ -62,10 +65,14 @@ impl ResourceLimiter for CallLimiter {
 }
 
 /// Creates a store for one call with the memory, table and instance limits,
-/// the fuel budget and the epoch deadline of `config`.
-pub(crate) fn new_store(engine: &wasmtime::Engine, config: &HostConfig) -> Result<Store<CallState>, PluginError> {
-    let limits = StoreLimitsBuilder::new()
-        .memory_size(config.max_memory_bytes)
+/// the fuel budget and the epoch deadline of `limits`.
+pub(crate) fn new_store(
+    engine: &wasmtime::Engine,
+    limits: &CallLimits,
+    capabilities: CapabilityState,
+) -> Result<Store<CallState>, PluginError> {
+    let store_limits = StoreLimitsBuilder::new()
+        .memory_size(limits.max_memory_bytes)
         .table_elements(MAX_TABLE_ELEMENTS)
         .instances(64)
         .tables(64)
@@ -76,22 +83,23 @@ pub(crate) fn new_store(engine: &wasmtime::Engine, config: &HostConfig) -> Resul
         engine,
         CallState {
             limiter: CallLimiter {
-                limits,
-                max_total_memory_bytes: config.max_memory_bytes,
+                limits: store_limits,
+                max_total_memory_bytes: limits.max_memory_bytes,
                 total_memory_bytes: 0,
                 memory_limit_hit: false,
             },
+            capabilities,
         },
     );
     store.limiter(|state| &mut state.limiter);
 
     store
-        .set_fuel(config.fuel_per_call)
+        .set_fuel(limits.fuel)
         .map_err(|error| PluginError::Platform {
             plugin: None,
             message: format!("failed to set fuel on a new store: {error}"),
         })?;
-    store.set_epoch_deadline(wall_time_ticks(config.wall_time));
+    store.set_epoch_deadline(wall_time_ticks(limits.wall_time));
     store.epoch_deadline_trap();
     Ok(store)
 }
@@ -106,10 +114,20 @@ pub(crate) fn call_route(
     router.call_route(&mut *store, request)
 }
 
+/// Instantiates the plugin in `store` and calls its `sync-request` export.
+pub(crate) fn call_sync_request(
+    store: &mut Store<CallState>,
+    pre: &IntegrationPre<CallState>,
+    request: &RoutedRequest,
+) -> wasmtime::Result<Result<Vec<SyncedRecord>, SyncError>> {
+    let integration = pre.instantiate(&mut *store)?;
+    integration.call_sync_request(&mut *store, request)
+}
+
 /// Maps a failed instantiation or call to the [`PluginError`] that names its cause.
 pub(crate) fn classify_failure(
     plugin: &str,
-    config: &HostConfig,
+    limits: &CallLimits,
     store: &Store<CallState>,
     error: wasmtime::Error,
 ) -> PluginError {
@@ -117,18 +135,18 @@ pub(crate) fn classify_failure(
     if store.data().limiter.memory_limit_hit {
         return PluginError::MemoryLimit {
             plugin,
-            limit_bytes: config.max_memory_bytes,
+            limit_bytes: limits.max_memory_bytes,
         };
     }
 
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => PluginError::Timeout {
             plugin,
-            limit: config.wall_time,
+            limit: limits.wall_time,
         },
         Some(Trap::OutOfFuel) => PluginError::FuelExhausted {
             plugin,
-            fuel: config.fuel_per_call,
+            fuel: limits.fuel,
         },
         _ => PluginError::Trap {
             plugin,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use civic311_domain::routing::RouteInput;
 use civic311_plugin_host::{HostConfig, PluginError, PluginHost};
 
-use crate::{departments, host, load_bundled, load_fault_injector, request, settings, timeout_config};
+use crate::{config_with, departments, host, load_bundled, load_fault_injector, request, settings};
 
 fn fault_request(fault: &str) -> RouteInput {
     let mut input = request("pothole", "dpw-highway");
@@ -49,11 +49,7 @@ fn loop_times_out() {
 /// budget lasts, fuel stops the loop first.
 #[test]
 fn loop_exhausts_small_fuel_budget() {
-    let config = HostConfig {
-        fuel_per_call: 2_000_000,
-        wall_time: Duration::from_secs(60),
-        ..timeout_config()
-    };
+    let config = config_with(2_000_000, Duration::from_secs(60));
     let host = PluginHost::new(config).unwrap();
     let plugin = load_fault_injector(&host);
 
@@ -70,10 +66,7 @@ fn loop_exhausts_small_fuel_budget() {
 /// The wall-time limit is generous here so that only the memory limit can stop the plugin.
 #[test]
 fn grow_memory_hits_memory_limit() {
-    let config = HostConfig {
-        wall_time: Duration::from_secs(60),
-        ..timeout_config()
-    };
+    let config = config_with(1_000_000_000_000, Duration::from_secs(60));
     let host = PluginHost::new(config).unwrap();
     let plugin = load_fault_injector(&host);
 
@@ -96,10 +89,7 @@ fn grow_memory_hits_memory_limit() {
 /// cannot turn this into a timeout.
 #[test]
 fn grow_memory_default_limits() {
-    let config = HostConfig {
-        wall_time: Duration::from_secs(60),
-        ..HostConfig::default()
-    };
+    let config = config_with(HostConfig::default().defaults.fuel, Duration::from_secs(60));
     let host = PluginHost::new(config).unwrap();
     let plugin = load_fault_injector(&host);
 

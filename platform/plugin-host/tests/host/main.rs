@@ -10,16 +10,26 @@ use std::time::Duration;
 
 use civic311_domain::Channel;
 use civic311_domain::routing::{AttributeValue, DepartmentRef, LocalTime, RouteInput};
-use civic311_plugin_host::{HostConfig, LoadedPlugin, PluginHost};
+use civic311_plugin_host::{CallLimits, HostConfig, LoadedPlugin, PluginHost};
 
 /// Limits under which the good routers have ample room and a runaway loop
 /// hits the wall-time limit long before the fuel budget, which would take
 /// minutes to burn at any realistic speed.
 fn timeout_config() -> HostConfig {
+    config_with(1_000_000_000_000, Duration::from_millis(200))
+}
+
+/// Returns the default host configuration with the default fuel budget and
+/// wall time replaced.
+fn config_with(fuel: u64, wall_time: Duration) -> HostConfig {
+    let defaults = HostConfig::default();
     HostConfig {
-        fuel_per_call: 1_000_000_000_000,
-        max_memory_bytes: 16 << 20,
-        wall_time: Duration::from_millis(200),
+        defaults: CallLimits {
+            fuel,
+            wall_time,
+            ..defaults.defaults
+        },
+        ..defaults
     }
 }
 

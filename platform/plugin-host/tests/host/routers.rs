@@ -2,9 +2,9 @@ use std::time::Duration;
 
 use civic311_domain::Priority;
 use civic311_domain::routing::RouteInput;
-use civic311_plugin_host::{HostConfig, PluginError, PluginHost, RejectionKind};
+use civic311_plugin_host::{PluginError, PluginHost, RejectionKind};
 
-use crate::{attribute, departments, host, load_bundled, request, settings};
+use crate::{attribute, config_with, departments, host, load_bundled, request, settings};
 
 const BOSTON_DEPARTMENTS: &[&str] = &["PWDx", "BTDT", "ISD", "PARK", "PROP", "INFO", "GEN_"];
 const HAVERHILL_DEPARTMENTS: &[&str] = &["dpw-highway", "dpw-parks", "isd-health", "assessor", "mayor-311"];
@@ -198,11 +198,7 @@ fn haverhill_bad_ward_setting_is_rejected() {
 /// and memory are checked.
 #[test]
 fn bundled_routers_fit_small_budget() {
-    let config = HostConfig {
-        fuel_per_call: 100_000,
-        wall_time: Duration::from_secs(60),
-        ..HostConfig::default()
-    };
+    let config = config_with(100_000, Duration::from_secs(60));
     let host = PluginHost::new(config).unwrap();
     let boston_plugin = load_bundled(&host, "boston-router");
     let haverhill_plugin = load_bundled(&host, "haverhill-router");
