@@ -12,7 +12,14 @@ use std::process::Command;
 
 /// Plugin crates to build: the production plugins, and the fault and
 /// capability plugins for tests.
-const PLUGIN_CRATES: &[&str] = &["haverhill-router", "boston-router", "fault-injector", "capability-probe"];
+const PLUGIN_CRATES: &[&str] = &[
+    "haverhill-router",
+    "boston-router",
+    "maintstar-integration",
+    "viewpermit-integration",
+    "fault-injector",
+    "capability-probe",
+];
 
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "plugin";
