@@ -1,0 +1,301 @@
+//! The capabilities behind one call of an install: its key-value store and
+//! secrets in the database, outbound HTTP through reqwest, and log lines
+//! through the recorder.
+//!
+//! The host calls these methods on the plugin's blocking thread, so the
+//! async store and HTTP client run on a captured Tokio runtime handle.
+//! [`ReadOnlyCapabilities`] serves shadow calls: it reads the install's KV
+//! but discards writes, and gives no secrets, HTTP or logs.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use civic311_plugin_host::{
+    CapabilityProvider, HttpFailure, HttpRequest, HttpResponse, LogLevel, MAX_HTTP_RESPONSE_BYTES, host_allowed,
+};
+use civic311_store::{InstallId, NewPluginLogLine, PluginLogLevel, TenantId, TenantStore};
+use tokio::runtime::Handle;
+
+use crate::runtime::recorder::Recorder;
+use crate::vault::Vault;
+
+/// Builds the HTTP client that every install's calls share: no redirects,
+/// so a plugin cannot leave its allow-list through a `Location` header, and
+/// no proxy from the environment.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .expect("an HTTP client without TLS or proxy settings always builds")
+}
+
+/// The install, version and request one call runs for.
+#[derive(Clone, Debug)]
+pub struct CallScope {
+    pub tenant: TenantId,
+    pub install: InstallId,
+    pub version: i32,
+    pub request_id: Option<String>,
+}
+
+/// The capabilities of one call of one install.
+pub struct InstallCapabilities {
+    scope: CallScope,
+    store: TenantStore,
+    vault: Arc<Vault>,
+    recorder: Recorder,
+    http: reqwest::Client,
+    /// The install's allow-list, checked again here in case a caller skips the host's check.
+    http_hosts: Vec<String>,
+    handle: Handle,
+}
+
+impl InstallCapabilities {
+    /// Creates the provider for one call. Must be called inside a Tokio
+    /// runtime, whose handle runs the store and HTTP futures.
+    pub fn new(
+        scope: CallScope,
+        store: TenantStore,
+        vault: Arc<Vault>,
+        recorder: Recorder,
+        http: reqwest::Client,
+        http_hosts: Vec<String>,
+    ) -> InstallCapabilities {
+        InstallCapabilities { scope, store, vault, recorder, http, http_hosts, handle: Handle::current() }
+    }
+}
+
+impl CapabilityProvider for InstallCapabilities {
+    fn log(&self, level: LogLevel, message: &str) {
+        let line = NewPluginLogLine {
+            install: self.scope.install,
+            version: self.scope.version,
+            request_id: self.scope.request_id.clone(),
+            level: store_level(level),
+            message: message.to_string(),
+            at: Utc::now(),
+        };
+        self.recorder.log(self.scope.tenant, line);
+    }
+
+    fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        self.handle
+            .block_on(self.store.kv_get(self.scope.install, key))
+            .map_err(|error| self.kv_unavailable("read", error))
+    }
+
+    fn kv_set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+        self.handle
+            .block_on(self.store.kv_set(self.scope.install, key, value))
+            .map_err(|error| self.kv_unavailable("write", error))
+    }
+
+    fn kv_delete(&self, key: &str) -> Result<(), String> {
+        self.handle
+            .block_on(self.store.kv_delete(self.scope.install, key))
+            .map(|_| ())
+            .map_err(|error| self.kv_unavailable("delete", error))
+    }
+
+    fn secret(&self, name: &str) -> Option<String> {
+        let sealed = match self.handle.block_on(self.store.secret_ciphertext(self.scope.install, name)) {
+            Ok(sealed) => sealed?,
+            Err(error) => {
+                tracing::error!(tenant.id = self.scope.tenant.0, install.id = self.scope.install.0, secret.name = name, %error, "failed to read a plugin secret");
+                return None;
+            }
+        };
+
+        match self.vault.open(self.scope.tenant, self.scope.install, name, &sealed) {
+            Ok(value) => Some(value),
+            Err(error) => {
+                tracing::error!(tenant.id = self.scope.tenant.0, install.id = self.scope.install.0, secret.name = name, %error, "failed to decrypt a plugin secret");
+                None
+            }
+        }
+    }
+
+    fn http_send(&self, request: HttpRequest, timeout: Duration) -> Result<HttpResponse, HttpFailure> {
+        check_url(&request.url, &self.http_hosts)?;
+        let sent = self.handle.block_on(async {
+            tokio::time::timeout(timeout, send(&self.http, request, timeout))
+                .await
+                .unwrap_or(Err(HttpFailure::Timeout))
+        });
+
+        if let Err(failure) = &sent {
+            tracing::info!(tenant.id = self.scope.tenant.0, install.id = self.scope.install.0, ?failure, "plugin HTTP request failed");
+        }
+        sent
+    }
+}
+
+impl InstallCapabilities {
+    fn kv_unavailable(&self, action: &str, error: civic311_store::StoreError) -> String {
+        tracing::error!(tenant.id = self.scope.tenant.0, install.id = self.scope.install.0, %error, "failed to {action} the plugin key-value store");
+        format!("the key-value store failed to {action}: {error}")
+    }
+}
+
+/// Rejects a URL that is not absolute http or https or whose host is not
+/// on the allow-list.
+fn check_url(url: &str, allow_list: &[String]) -> Result<(), HttpFailure> {
+    let parsed = url::Url::parse(url).map_err(|error| HttpFailure::Failed(format!("invalid URL '{url}': {error}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(HttpFailure::Failed(format!("URL scheme '{}' is not http or https", parsed.scheme())));
+    }
+
+    let host = parsed.host_str().unwrap_or_default();
+    // `Url` keeps the brackets of an IPv6 host, which the allow-list omits.
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if !host_allowed(allow_list, host) {
+        return Err(HttpFailure::Failed(format!("host '{host}' is not on the install's HTTP allow-list")));
+    }
+    Ok(())
+}
+
+/// Sends the request and reads at most [`MAX_HTTP_RESPONSE_BYTES`] of body.
+async fn send(client: &reqwest::Client, request: HttpRequest, timeout: Duration) -> Result<HttpResponse, HttpFailure> {
+    let method = reqwest::Method::from_bytes(request.method.as_bytes())
+        .map_err(|_| HttpFailure::Failed(format!("invalid HTTP method '{}'", request.method)))?;
+
+    let mut builder = client.request(method, &request.url).timeout(timeout);
+    for (name, value) in &request.headers {
+        builder = builder.header(name, value);
+    }
+    if let Some(body) = request.body {
+        builder = builder.body(body);
+    }
+
+    let mut response = builder.send().await.map_err(http_failure)?;
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+        .collect();
+
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(http_failure)? {
+        if body.len() + chunk.len() > MAX_HTTP_RESPONSE_BYTES {
+            return Err(HttpFailure::Failed(format!(
+                "the response body is larger than the limit of {MAX_HTTP_RESPONSE_BYTES} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+
+    Ok(HttpResponse { status, headers, body })
+}
+
+fn http_failure(error: reqwest::Error) -> HttpFailure {
+    if error.is_timeout() {
+        return HttpFailure::Timeout;
+    }
+    // Without the URL: a query string may carry a token the plugin added.
+    HttpFailure::Failed(error.without_url().to_string())
+}
+
+fn store_level(level: LogLevel) -> PluginLogLevel {
+    match level {
+        LogLevel::Debug => PluginLogLevel::Debug,
+        LogLevel::Info => PluginLogLevel::Info,
+        LogLevel::Warn => PluginLogLevel::Warn,
+        LogLevel::Error => PluginLogLevel::Error,
+    }
+}
+
+/// Capabilities of a shadow call, which must change nothing: KV reads see
+/// the install's stored values and this call's own writes, which are then
+/// discarded. Secrets, HTTP and logs are denied.
+pub struct ReadOnlyCapabilities {
+    store: TenantStore,
+    install: InstallId,
+    handle: Handle,
+    /// Writes of this call: a value, or `None` for a deleted key.
+    written: Mutex<HashMap<String, Option<Vec<u8>>>>,
+}
+
+impl ReadOnlyCapabilities {
+    /// Creates the provider inside a Tokio runtime, whose handle runs KV reads.
+    pub fn new(store: TenantStore, install: InstallId) -> ReadOnlyCapabilities {
+        ReadOnlyCapabilities { store, install, handle: Handle::current(), written: Mutex::new(HashMap::new()) }
+    }
+
+    fn written(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<Vec<u8>>>> {
+        self.written.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl CapabilityProvider for ReadOnlyCapabilities {
+    fn log(&self, _level: LogLevel, _message: &str) {}
+
+    fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        if let Some(value) = self.written().get(key) {
+            return Ok(value.clone());
+        }
+        self.handle
+            .block_on(self.store.kv_get(self.install, key))
+            .map_err(|error| format!("the key-value store failed to read: {error}"))
+    }
+
+    fn kv_set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+        self.written().insert(key.to_string(), Some(value.to_vec()));
+        Ok(())
+    }
+
+    fn kv_delete(&self, key: &str) -> Result<(), String> {
+        self.written().insert(key.to_string(), None);
+        Ok(())
+    }
+
+    fn secret(&self, _name: &str) -> Option<String> {
+        None
+    }
+
+    fn http_send(&self, _request: HttpRequest, _timeout: Duration) -> Result<HttpResponse, HttpFailure> {
+        Err(HttpFailure::Failed("outbound HTTP is disabled in a shadow call".to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allow(entries: &[&str]) -> Vec<String> {
+        entries.iter().map(|entry| entry.to_string()).collect()
+    }
+
+    #[test]
+    fn check_url_allows_listed_host() {
+        assert!(check_url("http://127.0.0.1:8080/orders", &allow(&["127.0.0.1"])).is_ok());
+        assert!(check_url("https://api.viewpermit.example/x", &allow(&["*.viewpermit.example"])).is_ok());
+    }
+
+    #[test]
+    fn check_url_denies_other_host() {
+        let failure = check_url("http://localhost:8080/", &allow(&["127.0.0.1"])).unwrap_err();
+
+        assert_eq!(failure, HttpFailure::Failed("host 'localhost' is not on the install's HTTP allow-list".to_string()));
+    }
+
+    #[test]
+    fn check_url_denies_other_scheme() {
+        let failure = check_url("file:///etc/passwd", &allow(&["127.0.0.1"])).unwrap_err();
+
+        assert!(matches!(failure, HttpFailure::Failed(message) if message.contains("'file'")));
+    }
+
+    #[test]
+    fn check_url_rejects_relative_url() {
+        assert!(check_url("/orders", &allow(&["127.0.0.1"])).is_err());
+    }
+
+    #[test]
+    fn check_url_matches_ipv6_without_brackets() {
+        assert!(check_url("http://[::1]:9000/", &allow(&["::1"])).is_ok());
+    }
+}
