@@ -2,7 +2,7 @@
 //! orders in Maintstar, the public-works work-order system.
 //!
 //! [`sync`] contains the logic in plain Rust over the [`model::Capabilities`]
-//! trait; on `wasm32` this crate also exports it as a component of the
+//! trait. On `wasm32` this crate also exports it as a component of the
 //! `integration` world. The component is `no_std`, so it imports nothing
 //! from WASI. Install config keys and secrets are listed in
 //! `docs/integrations/maintstar.md`.
