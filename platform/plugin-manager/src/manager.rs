@@ -4,9 +4,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use civic311_plugin_host::PluginHost;
-use civic311_store::Store;
+use civic311_store::{InstallId, Store, TenantId};
 
+use crate::artifacts::ArtifactLoader;
 use crate::error::ManagerError;
+use crate::registry::InstallRegistry;
+use crate::runtime::BreakerConfig;
+use crate::vault::Vault;
+
+/// Default maximum bytes of an uploaded component.
+pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 8 << 20;
 
 /// Settings of the plugin manager, read by the server at start.
 #[derive(Clone, Debug)]
@@ -15,23 +22,55 @@ pub struct ManagerConfig {
     pub redis_url: Option<String>,
     /// Folder of the platform key file when `CIVIC311_PLATFORM_KEY` is not set.
     pub data_dir: PathBuf,
+    /// Circuit breaker settings of every install.
+    pub breaker: BreakerConfig,
     /// Maximum bytes of an uploaded component.
     pub max_upload_bytes: usize,
     /// Name of this node in logs and cluster events.
     pub node_id: String,
 }
 
+impl Default for ManagerConfig {
+    /// Returns settings for one node alone, with its key file under `./data`.
+    fn default() -> ManagerConfig {
+        ManagerConfig {
+            redis_url: None,
+            data_dir: PathBuf::from("data"),
+            breaker: BreakerConfig::default(),
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            node_id: "local".to_string(),
+        }
+    }
+}
+
 /// Uploads, versions and activates plugins, and runs the active installs.
 pub struct PluginManager {
-    store: Store,
-    host: Arc<PluginHost>,
-    config: ManagerConfig,
+    pub(crate) store: Store,
+    pub(crate) host: Arc<PluginHost>,
+    pub(crate) config: ManagerConfig,
+    pub(crate) vault: Arc<Vault>,
+    pub(crate) artifacts: Arc<ArtifactLoader>,
+    pub(crate) registry: Arc<InstallRegistry>,
+    pub(crate) runtime: crate::runtime::Runtime,
 }
 
 impl PluginManager {
-    /// Starts the manager on `store` with the process's plugin host.
+    /// Starts the manager on `store` with the process's plugin host, and
+    /// loads every active install. An install that fails to load is logged
+    /// and left out, so its tenant falls back to its default routing.
     pub async fn start(store: Store, host: Arc<PluginHost>, config: ManagerConfig) -> Result<PluginManager, ManagerError> {
-        Ok(PluginManager { store, host, config })
+        let vault = Arc::new(Vault::load(&config.data_dir)?);
+        let artifacts = Arc::new(ArtifactLoader::new(store.clone(), Arc::clone(&host), Arc::clone(&vault)));
+        let registry = Arc::new(InstallRegistry::new(
+            store.clone(),
+            Arc::clone(&host),
+            Arc::clone(&artifacts),
+            config.breaker.clone(),
+        ));
+        registry.load_all().await?;
+        let runtime = crate::runtime::Runtime::start(&store, &registry, &config).await?;
+
+        Ok(PluginManager { store, host, config, vault, artifacts, registry, runtime })
     }
 
     /// Returns the plugin host that compiles and runs every plugin.
@@ -39,11 +78,18 @@ impl PluginManager {
         &self.host
     }
 
-    pub(crate) fn store(&self) -> &Store {
-        &self.store
+    /// Returns the registry of loaded active installs.
+    pub fn registry(&self) -> &Arc<InstallRegistry> {
+        &self.registry
     }
 
-    pub(crate) fn config(&self) -> &ManagerConfig {
-        &self.config
+    /// Applies a stored change of install `install` on this node at once.
+    /// A failed reload is logged by the registry, which leaves the install
+    /// out, so the tenant falls back instead of running a stale version.
+    pub(crate) async fn changed(&self, tenant: TenantId, install: InstallId, kind: &'static str) {
+        if let Err(error) = self.registry.reload(install).await {
+            tracing::error!(tenant.id = tenant.0, install.id = install.0, change = kind, %error, "failed to reload the plugin install after a change");
+        }
+        self.runtime.cluster.publish(tenant, install, kind).await;
     }
 }

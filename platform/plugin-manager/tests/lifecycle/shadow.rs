@@ -1,0 +1,82 @@
+use civic311_domain::plugin::Hook;
+use civic311_domain::routing::RouteDecision;
+use civic311_domain::Priority;
+use civic311_plugin_manager::{AuditFilter, DecisionOrError, ManagerError, shadow};
+use civic311_store::AuditAction;
+
+use crate::{active_router, bundled, fixture, upload};
+
+fn decision(department: &str) -> DecisionOrError {
+    DecisionOrError::Decision {
+        decision: RouteDecision {
+            department: department.to_string(),
+            priority: Priority::Normal,
+            queue: None,
+            assignee: None,
+            sla_override: None,
+            reason: Some(format!("to {department}")),
+        },
+    }
+}
+
+#[tokio::test]
+async fn shadow_start_and_stop() {
+    let fixture = fixture().await;
+    let manager = &fixture.manager;
+    active_router(manager, fixture.tenant_a, "city-router", bundled("haverhill-router")).await;
+    upload(manager, fixture.tenant_a, "city-router", bundled("boston-router")).await;
+
+    let started = manager.start_shadow(fixture.tenant_a, Hook::Router, "city-router", 2, "alice").await.unwrap();
+
+    assert_eq!(started.shadow_version.as_ref().map(|version| version.version), Some(2));
+    assert_eq!(started.active_version.as_ref().map(|version| version.version), Some(1));
+    let router = manager.registry().router(fixture.tenant_a).unwrap();
+    assert_eq!(router.version.version, 1);
+    assert_eq!(router.shadow.as_ref().map(|(version, _)| version.version), Some(2));
+
+    let stopped = manager.stop_shadow(fixture.tenant_a, Hook::Router, "city-router", "bob").await.unwrap();
+
+    assert!(stopped.shadow_version.is_none());
+    assert!(manager.registry().router(fixture.tenant_a).unwrap().shadow.is_none());
+    let entries = manager.audit(fixture.tenant_a, AuditFilter::default()).await.unwrap();
+    assert_eq!((entries[0].action, entries[0].actor.as_str()), (AuditAction::ShadowStop, "bob"));
+    assert_eq!((entries[1].action, entries[1].to_version), (AuditAction::ShadowStart, Some(2)));
+}
+
+#[tokio::test]
+async fn shadow_needs_active_other_version() {
+    let fixture = fixture().await;
+    let manager = &fixture.manager;
+    active_router(manager, fixture.tenant_a, "city-router", bundled("haverhill-router")).await;
+    upload(manager, fixture.tenant_a, "city-router", bundled("boston-router")).await;
+
+    let same = manager.start_shadow(fixture.tenant_a, Hook::Router, "city-router", 1, "alice").await.unwrap_err();
+    manager.deactivate(fixture.tenant_a, Hook::Router, "city-router", "alice").await.unwrap();
+    let inactive = manager.start_shadow(fixture.tenant_a, Hook::Router, "city-router", 2, "alice").await.unwrap_err();
+
+    assert!(matches!(&same, ManagerError::Invalid { problem, .. } if problem.contains("is the active version")), "{same:?}");
+    assert!(matches!(&inactive, ManagerError::Invalid { problem, .. } if problem.contains("no active version")), "{inactive:?}");
+}
+
+#[tokio::test]
+async fn shadow_record_lists_disagreements() {
+    let fixture = fixture().await;
+    let manager = &fixture.manager;
+    active_router(manager, fixture.tenant_a, "city-router", bundled("haverhill-router")).await;
+    upload(manager, fixture.tenant_a, "city-router", bundled("boston-router")).await;
+    manager.start_shadow(fixture.tenant_a, Hook::Router, "city-router", 2, "alice").await.unwrap();
+    let router = manager.registry().router(fixture.tenant_a).unwrap();
+    let (candidate, _) = router.shadow.as_ref().unwrap();
+
+    shadow::record(&fixture.store, fixture.tenant_a, "A-1", (&router.version, &decision("dpw")), (candidate, &decision("dpw"))).await.unwrap();
+    shadow::record(&fixture.store, fixture.tenant_a, "A-2", (&router.version, &decision("dpw")), (candidate, &decision("parks"))).await.unwrap();
+
+    let results = manager.shadow_results(fixture.tenant_a, Hook::Router, "city-router", 0).await.unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!((results[0].request_id.as_str(), results[0].agrees), ("A-2", false));
+    assert_eq!((results[1].request_id.as_str(), results[1].agrees), ("A-1", true));
+    assert_eq!((results[0].active_version, results[0].candidate_version), (1, 2));
+    assert_eq!(results[0].candidate_decision["decision"]["department"], "parks");
+    let summary = manager.shadow_summary(fixture.tenant_a, Hook::Router, "city-router").await.unwrap();
+    assert_eq!((summary.total, summary.agreeing, summary.disagreeing), (2, 1, 1));
+}
