@@ -7,6 +7,10 @@
 //! `(tenant_id, id)`. The database therefore rejects a row that names
 //! another tenant's install, even if a query forgot to check.
 //!
+//! The primary keys of `plugin_kv` and `plugin_secrets` lead with
+//! `tenant_id`, so an upsert that names another tenant's install cannot
+//! match that tenant's row and fails on the foreign key instead.
+//!
 //! A unique index treats NULLs as distinct on both SQLite and PostgreSQL,
 //! so `plugin_versions` keeps `owner_key`, the owner's tenant id or 0 for
 //! the platform catalogue, to make version numbers and digests unique for
@@ -252,7 +256,7 @@ fn plugin_kv() -> TableCreateStatement {
         .col(ColumnDef::new(K::TenantId).big_integer().not_null())
         .col(ColumnDef::new(K::Key).string().not_null())
         .col(ColumnDef::new(K::Value).blob().not_null())
-        .primary_key(Index::create().col(K::InstallId).col(K::Key))
+        .primary_key(Index::create().col(K::TenantId).col(K::InstallId).col(K::Key))
         .foreign_key(&mut install_key(K::Table, K::TenantId, K::InstallId))
         .to_owned()
 }
@@ -268,7 +272,7 @@ fn plugin_secrets() -> TableCreateStatement {
         .col(ColumnDef::new(S::Ciphertext).blob().not_null())
         .col(ColumnDef::new(S::Nonce).blob().not_null())
         .col(ColumnDef::new(S::UpdatedAt).timestamp_with_time_zone().not_null())
-        .primary_key(Index::create().col(S::InstallId).col(S::Name))
+        .primary_key(Index::create().col(S::TenantId).col(S::InstallId).col(S::Name))
         .foreign_key(&mut install_key(S::Table, S::TenantId, S::InstallId))
         .to_owned()
 }

@@ -158,6 +158,7 @@ pub(crate) mod kv {
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub install_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
         pub tenant_id: i64,
         #[sea_orm(primary_key, auto_increment = false)]
         pub key: String,
@@ -180,6 +181,7 @@ pub(crate) mod secret {
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub install_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
         pub tenant_id: i64,
         #[sea_orm(primary_key, auto_increment = false)]
         pub name: String,

@@ -16,10 +16,10 @@ use sea_orm::{
     UpdateMany,
 };
 
-use super::entity::{job, record};
+use super::entity::{install, job, record};
 use super::usage::add_usage_in;
 use super::{
-    install_not_found_on_foreign_key, parse_text, IntegrationJob, IntegrationJobId, IntegrationJobStatus, IntegrationRecord, InstallId,
+    install_not_found_on_foreign_key, parse_text, PLUGIN_INSTALL, IntegrationJob, IntegrationJobId, IntegrationJobStatus, IntegrationRecord, InstallId,
     UsageDelta,
 };
 use crate::sql::{begin_write, stored_instant};
@@ -83,7 +83,9 @@ impl TenantStore {
             .filter(job::Column::RequestId.eq(request_id))
             .one(&self.db)
             .await?
-            .ok_or_else(|| StoreError::NotFound { entity: "integration job", id: format!("{install}/{request_id}") })?;
+            // The pair is unique across tenants, so a row that this tenant cannot
+            // see belongs to another tenant's install.
+            .ok_or_else(|| StoreError::NotFound { entity: PLUGIN_INSTALL, id: install.to_string() })?;
         decode_job(row)
     }
 
@@ -124,10 +126,19 @@ impl TenantStore {
             return Ok(false);
         }
 
-        upsert_records(&txn, self.tenant, claimed.install, &claimed.request_id, records, at).await?;
+        // The stored row, not the caller's copy, names the install and request.
+        let row = self
+            .jobs_query()
+            .filter(job::Column::Id.eq(claimed.id.0))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { entity: "integration job", id: claimed.id.to_string() })?;
+        let install = InstallId(row.install_id);
+        upsert_records(&txn, self.tenant, install, &row.request_id, records, at).await?;
+
         let delta = created_counts(records);
         if delta != UsageDelta::default() {
-            add_usage_in(&txn, self, claimed.install, at.date_naive(), delta).await?;
+            add_usage_in(&txn, self, install, at.date_naive(), delta).await?;
         }
         txn.commit().await?;
         Ok(true)
@@ -194,7 +205,7 @@ impl TenantStore {
 }
 
 /// Inserts one pending job per install for a new request, inside the
-/// request's transaction. A foreign key rejects an install of another tenant.
+/// request's transaction. Fails with `NotFound` when an install is not the tenant's.
 pub(crate) async fn insert_pending_jobs(
     txn: &DatabaseTransaction,
     tenant: TenantId,
@@ -202,6 +213,24 @@ pub(crate) async fn insert_pending_jobs(
     installs: &[InstallId],
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    if installs.is_empty() {
+        return Ok(());
+    }
+
+    // Checked before inserting, because another tenant's job with the same
+    // request id would otherwise fail on the unique key, not the foreign key.
+    let own: Vec<i64> = install::Entity::find()
+        .select_only()
+        .column(install::Column::Id)
+        .filter(install::Column::TenantId.eq(tenant.0))
+        .filter(install::Column::Id.is_in(installs.iter().map(|install| install.0)))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    if let Some(foreign) = installs.iter().find(|install| !own.contains(&install.0)) {
+        return Err(StoreError::NotFound { entity: PLUGIN_INSTALL, id: foreign.to_string() });
+    }
+
     for install in installs {
         job::Entity::insert(pending_job(tenant, *install, request_id, at))
             .exec_without_returning(txn)

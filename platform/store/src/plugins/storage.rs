@@ -36,7 +36,7 @@ impl TenantStore {
             key: Set(key.to_string()),
             value: Set(value.to_vec()),
         };
-        let on_conflict = OnConflict::columns([kv::Column::InstallId, kv::Column::Key])
+        let on_conflict = OnConflict::columns([kv::Column::TenantId, kv::Column::InstallId, kv::Column::Key])
             .update_column(kv::Column::Value)
             .to_owned();
 
@@ -84,7 +84,7 @@ impl TenantStore {
             nonce: Set(sealed.nonce),
             updated_at: Set(stored_instant(at)),
         };
-        let on_conflict = OnConflict::columns([secret::Column::InstallId, secret::Column::Name])
+        let on_conflict = OnConflict::columns([secret::Column::TenantId, secret::Column::InstallId, secret::Column::Name])
             .update_columns([secret::Column::Ciphertext, secret::Column::Nonce, secret::Column::UpdatedAt])
             .to_owned();
 

@@ -1,8 +1,14 @@
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
+use civic311_domain::plugin::{Capability, Grants, Hook, LimitOverrides};
 use civic311_domain::routing::AttributeValue;
 use civic311_domain::{Channel, Priority, SubStatus};
 use civic311_store::test_support::{sample_manifest, TestDatabase};
-use civic311_store::{Contact, HistoryKind, NewHistoryEvent, NewServiceRequest, Store, TenantStore, Visibility};
+use civic311_store::{
+    AuditAction, AuditNote, Contact, HistoryKind, NewHistoryEvent, NewInstall, NewPluginVersion, NewServiceRequest, PluginInstall,
+    PluginVersion, Store, TenantId, TenantStore, Visibility,
+};
 
 /// A fresh database with one tenant applied from the sample manifest.
 pub struct Fixture {
@@ -94,4 +100,64 @@ pub fn created_event(at: DateTime<Utc>) -> NewHistoryEvent {
 /// Inserts `new` and returns its public id.
 pub async fn create(tenant: &TenantStore, new: NewServiceRequest) -> String {
     tenant.create_request(new).await.expect("create request").id
+}
+
+/// Builds an upload of plugin `name` whose bytes are `bytes`; the store
+/// keeps bytes as given, so tests need no real component here.
+pub fn new_version(name: &str, hook: Hook, bytes: &[u8]) -> NewPluginVersion {
+    NewPluginVersion {
+        name: name.to_string(),
+        hook,
+        world: match hook {
+            Hook::Router => "router".to_string(),
+            Hook::Integration => "integration".to_string(),
+        },
+        digest: hex_digest(bytes),
+        capabilities: vec![Capability::Logs],
+        wasm: bytes.to_vec(),
+        description: format!("{name} test build"),
+        uploaded_by: "admin@example.org".to_string(),
+        uploaded_at: at("2026-12-01T10:00:00Z"),
+    }
+}
+
+/// Returns the SHA-256 of `bytes` as lowercase hex, as the plugin host computes digests.
+pub fn hex_digest(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Builds an install of plugin `name` on `hook` with nothing granted.
+pub fn new_install(name: &str, hook: Hook, owner: Option<TenantId>) -> NewInstall {
+    NewInstall {
+        hook,
+        plugin_name: name.to_string(),
+        plugin_owner: owner,
+        config: BTreeMap::new(),
+        grants: Grants::default(),
+        limits: LimitOverrides::default(),
+    }
+}
+
+/// Uploads one private version of `name` for the tenant and installs it, without activating it.
+pub async fn installed(tenant: &TenantStore, name: &str, hook: Hook) -> (PluginVersion, PluginInstall) {
+    let (version, _) = tenant
+        .insert_plugin_version(new_version(name, hook, name.as_bytes()))
+        .await
+        .expect("upload version");
+    let install = tenant
+        .create_install(new_install(name, hook, Some(tenant.tenant_id())), at("2026-12-01T10:05:00Z"))
+        .await
+        .expect("create install");
+    (version, install)
+}
+
+/// An audit note by `admin@example.org` at `2026-12-01T11:00:00Z`.
+pub fn note(action: AuditAction) -> AuditNote {
+    AuditNote {
+        actor: "admin@example.org".to_string(),
+        action,
+        detail: None,
+        at: at("2026-12-01T11:00:00Z"),
+    }
 }
