@@ -8,6 +8,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use civic311_plugin_host::PluginError;
+use civic311_plugin_manager::ManagerError;
 use civic311_store::StoreError;
 use serde::Serialize;
 
@@ -34,6 +36,16 @@ pub enum ApiError {
     /// 500: a failure on the server side; the cause is logged, not returned.
     #[error("internal error: {0}")]
     Internal(String),
+    /// Any other client error with its own status and stable code, such as a
+    /// plugin upload that the host rejects (`wrong_world`, 422) or one above
+    /// the size limit (`too_large`, 413).
+    #[error("{message}")]
+    Status {
+        status: StatusCode,
+        code: &'static str,
+        field: Option<String>,
+        message: String,
+    },
 }
 
 impl ApiError {
@@ -52,6 +64,7 @@ impl ApiError {
             ApiError::InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Status { status, .. } => *status,
         }
     }
 
@@ -63,6 +76,7 @@ impl ApiError {
             ApiError::InvalidField { .. } => "invalid_field",
             ApiError::Conflict(_) => "conflict",
             ApiError::Internal(_) => "internal",
+            ApiError::Status { code, .. } => code,
         }
     }
 }
@@ -97,6 +111,54 @@ impl From<IntakeError> for ApiError {
     }
 }
 
+impl From<ManagerError> for ApiError {
+    fn from(error: ManagerError) -> ApiError {
+        let code = error.kind();
+        let message = error.to_string();
+        let status = |status: StatusCode, field: Option<&str>| ApiError::Status {
+            status,
+            code,
+            field: field.map(str::to_string),
+            message: message.clone(),
+        };
+
+        match error {
+            ManagerError::Plugin(plugin) => from_plugin_error(&plugin),
+            ManagerError::Store(store) => store.into(),
+            ManagerError::Invalid { field, problem } => ApiError::InvalidField { field, message: problem },
+            ManagerError::NotFound { .. } => status(StatusCode::NOT_FOUND, None),
+            ManagerError::VersionNotFound { .. } => status(StatusCode::NOT_FOUND, Some("version")),
+            ManagerError::WrongHook { .. } => status(StatusCode::UNPROCESSABLE_ENTITY, Some("hook")),
+            ManagerError::NothingToRollBack { .. } => status(StatusCode::CONFLICT, None),
+            // The vault's messages name no key or secret value, but they
+            // describe the server's key set-up, so they stay in the log.
+            #[allow(unreachable_patterns)]
+            _ => ApiError::Internal(message),
+        }
+    }
+}
+
+/// Maps a plugin host error met while uploading or activating a plugin.
+/// Rejections of the component are the client's to fix (413 or 422); a
+/// host failure is the platform's (500).
+fn from_plugin_error(error: &PluginError) -> ApiError {
+    let kind = error.kind();
+    let (status, field) = match kind {
+        "too_large" => (StatusCode::PAYLOAD_TOO_LARGE, Some("body")),
+        "not_granted" => (StatusCode::UNPROCESSABLE_ENTITY, Some("grants")),
+        "limit_above_maximum" => (StatusCode::UNPROCESSABLE_ENTITY, Some("limits")),
+        "wrong_hook" => (StatusCode::UNPROCESSABLE_ENTITY, Some("hook")),
+        "platform" => return ApiError::Internal(error.to_string()),
+        _ => (StatusCode::UNPROCESSABLE_ENTITY, None),
+    };
+    ApiError::Status {
+        status,
+        code: kind,
+        field: field.map(str::to_string),
+        message: error.to_string(),
+    }
+}
+
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: ErrorDetail<'a>,
@@ -121,6 +183,7 @@ impl IntoResponse for ApiError {
         };
         let field = match &self {
             ApiError::InvalidField { field, .. } => Some(field.as_str()),
+            ApiError::Status { field, .. } => field.as_deref(),
             _ => None,
         };
         let message = match &self {

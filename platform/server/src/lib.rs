@@ -1,6 +1,7 @@
 //! The Civic311 hosted core: HTTP API (Open311 GeoReport v2, telephony
 //! webhooks), request intake with plugin routing, and the `civic311` command.
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod error;

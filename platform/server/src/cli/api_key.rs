@@ -1,5 +1,6 @@
-//! `civic311 api-key create`: makes a key for Open311 POSTs, and with
-//! `--scope staff` for the staff APIs too.
+//! `civic311 api-key create`: makes a key for Open311 POSTs, with
+//! `--scope staff` for the staff APIs too, and with `--scope admin` for the
+//! plugin admin API as well.
 
 use clap::{Args, ValueEnum};
 use civic311_store::{ApiKeyScope, Store};
@@ -17,7 +18,7 @@ pub struct CreateArgs {
     pub name: String,
 
     /// APIs the key opens. Give a public web portal or app an `open311` key,
-    /// and only staff tools a `staff` key.
+    /// only staff tools a `staff` key, and only the city's plugin admins an `admin` key.
     #[arg(long, value_enum, default_value_t = ScopeArg::Open311)]
     pub scope: ScopeArg,
 }
@@ -30,6 +31,9 @@ pub enum ScopeArg {
     /// Also opens the staff API under /api/v1 and the telephony call routes
     /// and metrics, which show constituents' contact details and change requests.
     Staff,
+    /// Also opens the plugin admin API: uploading, activating and rolling
+    /// back the tenant's plugins, and setting their grants and secrets.
+    Admin,
 }
 
 impl From<ScopeArg> for ApiKeyScope {
@@ -37,6 +41,7 @@ impl From<ScopeArg> for ApiKeyScope {
         match scope {
             ScopeArg::Open311 => ApiKeyScope::Open311,
             ScopeArg::Staff => ApiKeyScope::Staff,
+            ScopeArg::Admin => ApiKeyScope::Admin,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod api_key;
 mod import;
+mod plugin;
 mod serve;
 mod tenant;
 
@@ -52,6 +53,9 @@ pub enum Command {
     /// Import data.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Upload, install, activate, roll back, dry-run and inspect plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +131,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Tenant(TenantCommand::Apply { dir }) => tenant::apply(&cli.database_url, &dir).await,
         Command::ApiKey(ApiKeyCommand::Create(args)) => api_key::create(&cli.database_url, args).await,
         Command::Import(ImportCommand::Requests(args)) => import::run(&cli.database_url, args).await,
+        Command::Plugin(command) => plugin::run(&cli.database_url, command).await,
     }
 }
 

@@ -12,7 +12,8 @@ use axum::Router;
 
 use crate::app::AppState;
 
-pub use auth::{authorize, Authorized};
+pub(crate) use auth::bearer_token;
+pub use auth::{authorize, authorize_scope, Authorized};
 pub use body::parse_json;
 
 /// Routes of the staff API, nested at `/api/v1`.
