@@ -76,7 +76,7 @@ fn tenant_key(table: impl Iden + 'static, column: impl Iden + 'static) -> Foreig
         .to_owned()
 }
 
-/// The foreign key from `(tenant_id, install_id)` to the install's `(tenant_id, id)`.
+/// Builds the foreign key from `(tenant_id, install_id)` to the install's `(tenant_id, id)`.
 fn install_key(table: impl Iden + Copy + 'static, tenant: impl Iden + 'static, install: impl Iden + 'static) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .from_tbl(table)
@@ -204,8 +204,8 @@ fn install_tables() -> Vec<TableCreateStatement> {
     ]
 }
 
-/// Audit rows keep no foreign key to the install, so they stay readable
-/// whatever happens to the install.
+/// Audit rows have no foreign key to the install, so deleting an install
+/// keeps its audit entries.
 fn plugin_audit() -> TableCreateStatement {
     use PluginAudit as A;
 

@@ -133,7 +133,9 @@ impl TenantStore {
     ///
     /// Activating a router version deactivates the tenant's other active
     /// router install, audited as `deactivate` by the same actor. Fails with
-    /// `NotFound` for an unknown install and `Invalid` for a version of another plugin.
+    /// `NotFound` for an unknown install, `Invalid` for a version of another
+    /// plugin, and `Conflict` when a concurrent call activated another router
+    /// first; calling again then succeeds.
     pub async fn set_active_version(&self, id: InstallId, version: Option<PluginVersionId>, note: &AuditNote) -> Result<ActiveVersionChange, StoreError> {
         let txn = begin_write(&self.db).await?;
         let row = self.require_install(&txn, id).await?;
@@ -148,7 +150,15 @@ impl TenantStore {
         let mut active: install::ActiveModel = row.clone().into();
         active.active_version_id = Set(target.as_ref().map(|version| version.id.0));
         active.updated_at = Set(stored_instant(note.at));
-        let updated = active.update(&txn).await?;
+        let updated = match active.update(&txn).await {
+            Ok(updated) => updated,
+            Err(error) if is_unique_violation(&error) => {
+                // A concurrent transaction activated another router install first.
+                tracing::warn!(tenant.id = self.tenant.0, install.id = id.0, "concurrent router activation lost the race");
+                return Err(StoreError::Conflict { entity: "active router install", id: format!("tenant {}", self.tenant.0) });
+            }
+            Err(error) => return Err(error.into()),
+        };
 
         let entry = audit_entry(&row, note, note.action, previous.as_ref(), target.as_ref())?;
         insert_audit(&txn, self.tenant, &entry).await?;

@@ -32,7 +32,7 @@ impl Store {
     /// Concurrent claimers never receive the same job.
     pub async fn claim_integration_jobs(&self, limit: u64, now: DateTime<Utc>, lease: Duration) -> Result<Vec<IntegrationJob>, StoreError> {
         let now = stored_instant(now);
-        let lease = TimeDelta::from_std(lease).map_err(|_| StoreError::Invalid(format!("job lease {lease:?} is too long; use at most a day")))?;
+        let lease = TimeDelta::from_std(lease).map_err(|_| StoreError::Invalid(format!("job lease {lease:?} is out of range; use a lease of a few minutes")))?;
 
         let candidates = job::Entity::find()
             .select_only()
@@ -194,7 +194,7 @@ impl TenantStore {
         job::Entity::find().filter(job::Column::TenantId.eq(self.tenant.0))
     }
 
-    /// Starts an update of the job that matches only while `claimed` holds it.
+    /// Starts an update of the job that matches only while `claimed` is its current claim.
     fn claimed_job_update(&self, claimed: &IntegrationJob) -> UpdateMany<job::Entity> {
         job::Entity::update_many()
             .filter(job::Column::Id.eq(claimed.id.0))

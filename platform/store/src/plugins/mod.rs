@@ -5,7 +5,7 @@
 //! Tenant-owned rows are reached through [`crate::TenantStore`], which
 //! filters on its tenant. A tenant reads its own plugin versions and the
 //! catalogue's, never another tenant's private versions. [`crate::Store`]
-//! holds the platform-level calls: artifacts, the catalogue, usage across
+//! has the platform-level calls: artifacts, the catalogue, usage across
 //! tenants, lookups by install id and claiming outbox jobs.
 
 mod audit;

@@ -137,7 +137,7 @@ pub struct NewInstall {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BreakerRecord {
     pub open: bool,
-    /// Why the breaker tripped, for the tenant's admins.
+    /// Reason the breaker tripped, shown to the tenant's admins.
     pub reason: Option<String>,
     pub opened_at: Option<DateTime<Utc>>,
 }
@@ -249,8 +249,8 @@ impl FromStr for AuditAction {
     }
 }
 
-/// Who makes a version change and why; written to the audit log in the
-/// same transaction as the change.
+/// Actor, action and reason of a version change, written to the audit log
+/// in the same transaction as the change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditNote {
     pub actor: String,
@@ -301,7 +301,7 @@ pub struct AuditFilter {
 /// Entries returned by list calls that are given a limit of 0.
 pub const DEFAULT_LIST_LIMIT: u64 = 100;
 
-/// How a plugin call ended.
+/// Outcome of a plugin call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PluginCallOutcome {

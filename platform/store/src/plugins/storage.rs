@@ -1,5 +1,5 @@
 //! Per-install key-value entries and sealed secrets. Secrets are stored as
-//! the vault encrypted them; the store never decrypts one, and only
+//! the vault sealed them. The store never decrypts one, and only
 //! `secret_ciphertext` returns the sealed bytes.
 
 use chrono::{DateTime, Utc};

@@ -230,7 +230,8 @@ pub(super) async fn version_of_plugin<C: ConnectionTrait>(
     first_version(conn, select).await
 }
 
-/// Returns whether any version of plugin `(owner, name)` exists, and its hook.
+/// Returns the hook of the first version of plugin `(owner, name)`, or
+/// `None` when the plugin has no version.
 pub(super) async fn plugin_hook<C: ConnectionTrait>(conn: &C, owner: Option<TenantId>, name: &str) -> Result<Option<String>, StoreError> {
     let hook = version::Entity::find()
         .select_only()

@@ -152,7 +152,7 @@ pub async fn installed(tenant: &TenantStore, name: &str, hook: Hook) -> (PluginV
     (version, install)
 }
 
-/// An audit note by `admin@example.org` at `2026-12-01T11:00:00Z`.
+/// Builds an audit note by `admin@example.org` at `2026-12-01T11:00:00Z`.
 pub fn note(action: AuditAction) -> AuditNote {
     AuditNote {
         actor: "admin@example.org".to_string(),
