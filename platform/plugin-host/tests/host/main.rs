@@ -1,8 +1,14 @@
 //! The plugin host against real wasmtime running the real plugins built by
 //! civic311-bundled-plugins.
 
+mod artifacts;
+mod capabilities;
 mod faults;
+mod inspect;
+mod integrations;
+mod limits;
 mod load;
+mod provider;
 mod routers;
 
 use std::collections::BTreeMap;
@@ -44,9 +50,14 @@ fn load_bundled(host: &PluginHost, name: &str) -> LoadedPlugin {
 }
 
 fn load_fault_injector(host: &PluginHost) -> LoadedPlugin {
-    let path = civic311_bundled_plugins::test_plugin_path("fault-injector");
-    let wasm = std::fs::read(&path).unwrap_or_else(|error| panic!("read {}: {error}", path.display()));
-    host.load("fault-injector", &wasm).expect("load fault-injector")
+    host.load("fault-injector", &read_test_plugin("fault-injector"))
+        .expect("load fault-injector")
+}
+
+/// Reads a test plugin that is built but not bundled, such as `capability-probe`.
+fn read_test_plugin(name: &str) -> Vec<u8> {
+    let path = civic311_bundled_plugins::test_plugin_path(name);
+    std::fs::read(&path).unwrap_or_else(|error| panic!("read {}: {error}", path.display()))
 }
 
 fn departments(codes: &[&str]) -> Vec<DepartmentRef> {
