@@ -10,13 +10,13 @@
 
 mod auth;
 mod catalogue;
-pub mod cost;
 mod dry_run;
 mod installs;
 mod lifecycle;
 mod observe;
 mod platform_auth;
 mod plugins;
+mod runtime;
 mod secrets;
 mod shadow;
 mod upload;
@@ -54,4 +54,5 @@ pub fn router() -> Router<AppState> {
         .route("/tenants/{slug}/plugin-audit", get(observe::audit))
         .route("/platform/catalogue", get(catalogue::list))
         .route("/platform/catalogue/{name}/versions", post(catalogue::publish).get(catalogue::versions))
+        .merge(runtime::routes(install))
 }

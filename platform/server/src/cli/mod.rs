@@ -3,6 +3,7 @@
 mod api_key;
 mod import;
 mod plugin;
+mod report;
 mod serve;
 mod tenant;
 
@@ -56,6 +57,9 @@ pub enum Command {
     /// Upload, install, activate, roll back, dry-run and inspect plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Print reports.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,6 +136,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::ApiKey(ApiKeyCommand::Create(args)) => api_key::create(&cli.database_url, args).await,
         Command::Import(ImportCommand::Requests(args)) => import::run(&cli.database_url, args).await,
         Command::Plugin(command) => plugin::run(&cli.database_url, command).await,
+        Command::Report(command) => report::run(&cli.database_url, command).await,
     }
 }
 

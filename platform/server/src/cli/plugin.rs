@@ -6,6 +6,7 @@
 
 mod lifecycle;
 mod observe;
+mod runtime;
 mod testing;
 
 use std::collections::BTreeMap;
@@ -42,11 +43,18 @@ pub enum PluginCommand {
     /// Start, stop or read shadow mode.
     #[command(subcommand)]
     Shadow(testing::ShadowCommand),
-    /// Set or delete an install's secret.
+    /// Show the log lines an install's plugin wrote, newest first.
+    Logs(runtime::LogsArgs),
+    /// Set, delete or list an install's secrets.
     #[command(subcommand)]
     Secret(observe::SecretCommand),
+    /// Close an install's tripped circuit breaker.
+    #[command(subcommand)]
+    Breaker(runtime::BreakerCommand),
     /// Show the plugin audit log of a tenant, newest first.
     Audit(observe::AuditArgs),
+    /// Show call counts, p50 and p99 durations and failures per install and version.
+    Metrics(runtime::MetricsArgs),
 }
 
 /// The tenant a command acts on.
@@ -96,8 +104,11 @@ pub async fn run(database_url: &str, command: PluginCommand) -> Result<(), CliEr
         PluginCommand::Deactivate(args) => lifecycle::deactivate(&state, &args).await,
         PluginCommand::DryRun(args) => testing::dry_run(&state, args).await,
         PluginCommand::Shadow(command) => testing::shadow(&state, command).await,
+        PluginCommand::Logs(args) => runtime::logs(&state, &args).await,
         PluginCommand::Secret(command) => observe::secret(&state, command).await,
+        PluginCommand::Breaker(command) => runtime::breaker(&state, command).await,
         PluginCommand::Audit(args) => observe::audit(&state, &args).await,
+        PluginCommand::Metrics(args) => runtime::metrics(&state, &args).await,
     }
 }
 

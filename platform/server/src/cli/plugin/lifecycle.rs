@@ -22,7 +22,8 @@ pub struct UploadArgs {
     #[arg(long, requires = "name")]
     pub catalogue: bool,
 
-    /// Plugin name; defaults to the file name without `.wasm`, with `_` turned into `-`.
+    /// Plugin name; defaults to the file name without `.wasm`, lowercased,
+    /// with `_`, `.` and spaces turned into `-`.
     #[arg(long)]
     pub name: Option<String>,
 
@@ -142,7 +143,14 @@ fn read_upload(args: &UploadArgs) -> Result<Upload, CliError> {
 fn name_from_file(file: &Path) -> Result<String, CliError> {
     file.file_stem()
         .and_then(|stem| stem.to_str())
-        .map(|stem| stem.replace('_', "-"))
+        .map(|stem| {
+            stem.chars()
+                .map(|character| match character {
+                    '_' | '.' | ' ' => '-',
+                    other => other.to_ascii_lowercase(),
+                })
+                .collect::<String>()
+        })
         .filter(|name| !name.is_empty())
         .ok_or_else(|| CliError::Failed(format!("cannot take a plugin name from {}; pass --name", file.display())))
 }
