@@ -6,25 +6,21 @@
 //! and no KV writes. Both read the KV of their own install, see their own
 //! writes only within one call, get no secrets and no outbound HTTP.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use civic311_domain::plugin::{Grants, Hook};
 use civic311_domain::routing::{RouteDecision, RouteInput};
 use civic311_domain::sla::Sla;
-use civic311_plugin_host::{
-    CallContext, CallLimits, CapabilityProvider, HttpFailure, HttpRequest, HttpResponse, LoadedPlugin, LogLevel, PluginHost,
-};
+use civic311_plugin_host::{CallContext, CallLimits, LoadedPlugin, PluginHost};
 use civic311_store::{InstallId, TenantId, TenantStore};
 use serde::Serialize;
-use tokio::runtime::Handle;
 
 use crate::artifacts::run_blocking;
 use crate::error::ManagerError;
 use crate::lifecycle::check_hook;
 use crate::manager::PluginManager;
 use crate::registry::VersionRef;
+use crate::runtime::capabilities::ReadOnlyCapabilities;
 
 /// Maximum requests in one dry run.
 pub const MAX_DRY_RUN_REQUESTS: usize = 1000;
@@ -138,17 +134,16 @@ impl PluginManager {
     ) -> Result<Vec<DryRunRow>, ManagerError> {
         let host = Arc::clone(&self.host);
         let tenant_store = tenant_store.clone();
-        let handle = Handle::current();
 
         run_blocking(move || {
             let rows = inputs
                 .into_iter()
                 .map(|(request_id, input)| {
                     let active_outcome = match &active {
-                        Some(runner) => decide(&host, runner, &input, &tenant_store, &handle),
+                        Some(runner) => decide(&host, runner, &input, &tenant_store),
                         None => DecisionOrError::NoRouter { default_department: input.default_department.clone() },
                     };
-                    let candidate_outcome = decide(&host, &candidate, &input, &tenant_store, &handle);
+                    let candidate_outcome = decide(&host, &candidate, &input, &tenant_store);
                     let changes = compare(&active_outcome, &candidate_outcome);
                     DryRunRow {
                         request_id,
@@ -165,18 +160,13 @@ impl PluginManager {
     }
 }
 
-/// Runs one version on one input with side-effect-free capabilities.
-fn decide(host: &PluginHost, runner: &Runner, input: &RouteInput, tenant_store: &TenantStore, handle: &Handle) -> DecisionOrError {
-    let capabilities = DryRunCapabilities {
-        tenant_store: tenant_store.clone(),
-        install: runner.install,
-        handle: handle.clone(),
-        written: Mutex::new(HashMap::new()),
-    };
+/// Runs one version on one input with side-effect-free capabilities. It
+/// runs on a blocking thread of the Tokio runtime, whose handle performs KV reads.
+fn decide(host: &PluginHost, runner: &Runner, input: &RouteInput, tenant_store: &TenantStore) -> DecisionOrError {
     let call = CallContext {
         limits: runner.limits.clone(),
         grants: runner.grants.clone(),
-        capabilities: Arc::new(capabilities),
+        capabilities: Arc::new(ReadOnlyCapabilities::new(tenant_store.clone(), runner.install)),
     };
 
     match host.route_with(&runner.plugin, input, &call).result {
@@ -234,52 +224,5 @@ fn describe_sla(sla: Option<Sla>) -> String {
         Some(Sla::BusinessHours(hours)) => format!("{hours} business hours"),
         Some(Sla::CalendarDays(days)) => format!("{days} calendar days"),
         None => "none".to_string(),
-    }
-}
-
-/// Capabilities of a dry-run call: KV reads from the install's stored KV,
-/// KV writes kept for this call only, no secrets, no HTTP, logs dropped.
-struct DryRunCapabilities {
-    tenant_store: TenantStore,
-    install: InstallId,
-    handle: Handle,
-    /// Writes of this call: a value, or `None` for a deleted key.
-    written: Mutex<HashMap<String, Option<Vec<u8>>>>,
-}
-
-impl DryRunCapabilities {
-    fn written(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<Vec<u8>>>> {
-        self.written.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-impl CapabilityProvider for DryRunCapabilities {
-    fn log(&self, _level: LogLevel, _message: &str) {}
-
-    fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        if let Some(value) = self.written().get(key) {
-            return Ok(value.clone());
-        }
-        self.handle
-            .block_on(self.tenant_store.kv_get(self.install, key))
-            .map_err(|error| format!("KV read failed: {error}"))
-    }
-
-    fn kv_set(&self, key: &str, value: &[u8]) -> Result<(), String> {
-        self.written().insert(key.to_string(), Some(value.to_vec()));
-        Ok(())
-    }
-
-    fn kv_delete(&self, key: &str) -> Result<(), String> {
-        self.written().insert(key.to_string(), None);
-        Ok(())
-    }
-
-    fn secret(&self, _name: &str) -> Option<String> {
-        None
-    }
-
-    fn http_send(&self, _request: HttpRequest, _timeout: Duration) -> Result<HttpResponse, HttpFailure> {
-        Err(HttpFailure::Failed("outbound HTTP is disabled in a dry run".to_string()))
     }
 }

@@ -208,7 +208,7 @@ fn store_level(level: LogLevel) -> PluginLogLevel {
     }
 }
 
-/// Capabilities of a shadow call, which must change nothing: KV reads see
+/// Capabilities of a shadow call or a dry run, which must change nothing: KV reads see
 /// the install's stored values and this call's own writes, which are then
 /// discarded. Secrets, HTTP and logs are denied.
 pub struct ReadOnlyCapabilities {
@@ -257,7 +257,7 @@ impl CapabilityProvider for ReadOnlyCapabilities {
     }
 
     fn http_send(&self, _request: HttpRequest, _timeout: Duration) -> Result<HttpResponse, HttpFailure> {
-        Err(HttpFailure::Failed("outbound HTTP is disabled in a shadow call".to_string()))
+        Err(HttpFailure::Failed("outbound HTTP is disabled in shadow calls and dry runs".to_string()))
     }
 }
 

@@ -80,3 +80,43 @@ async fn shadow_record_lists_disagreements() {
     let summary = manager.shadow_summary(fixture.tenant_a, Hook::Router, "city-router").await.unwrap();
     assert_eq!((summary.total, summary.agreeing, summary.disagreeing), (2, 1, 1));
 }
+
+/// Waits until the install has `count` shadow results; the shadow call runs
+/// in a background task that the test cannot join.
+async fn shadow_results_when_ready(manager: &civic311_plugin_manager::PluginManager, tenant: civic311_store::TenantId, count: usize) -> Vec<civic311_plugin_manager::ShadowResult> {
+    for _ in 0..1000 {
+        let results = manager.shadow_results(tenant, Hook::Router, "city-router", 0).await.unwrap();
+        if results.len() >= count {
+            return results;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the shadow call recorded no result");
+}
+
+#[tokio::test]
+async fn live_shadow_records_disagreement() {
+    let fixture = fixture().await;
+    let manager = &fixture.manager;
+    active_router(manager, fixture.tenant_a, "city-router", bundled("boston-router")).await;
+    upload(manager, fixture.tenant_a, "city-router", crate::test_plugin("fault-injector")).await;
+    manager.start_shadow(fixture.tenant_a, Hook::Router, "city-router", 2, "alice").await.unwrap();
+
+    let outcome = manager.route(fixture.tenant_a, &crate::boston_input("needle-pickup", "GEN_"), Some("REQ-1")).await;
+
+    let civic311_plugin_manager::RouteOutcome::Decided { plugin, decision } = outcome else {
+        panic!("routing failed: {outcome:?}");
+    };
+    assert_eq!(plugin.version, 1);
+    assert_eq!(decision.priority, Priority::High);
+    assert_eq!(decision.queue.as_deref(), Some("GEN_Needle_Pickup"));
+    let results = shadow_results_when_ready(manager, fixture.tenant_a, 1).await;
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].request_id, "REQ-1");
+    assert!(!results[0].agrees);
+    assert_eq!((results[0].active_version, results[0].candidate_version), (1, 2));
+    assert_eq!(results[0].active_decision["decision"]["priority"], "high");
+    assert_eq!(results[0].candidate_decision["decision"]["priority"], "normal");
+    assert!(manager.registry().router(fixture.tenant_b).is_none());
+    assert!(manager.shadow_results(fixture.tenant_b, Hook::Router, "city-router", 0).await.is_err());
+}
