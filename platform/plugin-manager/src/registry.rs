@@ -100,14 +100,16 @@ impl InstallRegistry {
 
         let mut loaded = 0;
         for install in installs {
-            let id = install.id;
+            let (id, tenant) = (install.id, install.tenant);
             match self.build(install).await {
                 Ok(Some(active)) => {
                     self.insert(active);
                     loaded += 1;
                 }
                 Ok(None) => {}
-                Err(error) => tracing::error!(install.id = id.0, %error, "failed to load plugin install; its tenant falls back"),
+                Err(error) => {
+                    tracing::error!(tenant.id = tenant.0, install.id = id.0, %error, "failed to load plugin install; its tenant falls back");
+                }
             }
         }
 

@@ -24,10 +24,10 @@ pub struct Activation {
 
 impl PluginManager {
     /// Makes `version` the install's active version. The version must run on
-    /// the install's hook, the install must grant every capability it
-    /// imports, and its compiled code is loaded before the switch, so a
-    /// failure changes nothing. Activating the version already active
-    /// returns it without an audit entry.
+    /// the install's hook, and the install must grant every capability it
+    /// imports. Its compiled code is loaded before the switch, so a failure
+    /// changes nothing. Activating the version already active returns it
+    /// without an audit entry.
     ///
     /// On the router hook this deactivates the tenant's other router install.
     pub async fn activate(&self, tenant: TenantId, hook: Hook, name: &str, version: i32, actor: &str) -> Result<Activation, ManagerError> {
@@ -72,8 +72,8 @@ impl PluginManager {
         self.switch_to(&tenant_store, install, target, AuditAction::Rollback, actor).await
     }
 
-    /// Stops calling the install; a router hook falls back to the services'
-    /// default departments. An install with no active version is left as it is.
+    /// Stops calling the install, so a router hook falls back to the
+    /// services' default departments. An install with no active version is left as it is.
     pub async fn deactivate(&self, tenant: TenantId, hook: Hook, name: &str, actor: &str) -> Result<(), ManagerError> {
         let tenant_store = self.store.scoped(tenant);
         let install = self.require_install(&tenant_store, hook, name).await?;
