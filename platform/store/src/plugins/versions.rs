@@ -1,6 +1,7 @@
 //! Uploaded plugin versions and their precompiled artifacts.
 
 use civic311_domain::plugin::Capability;
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Select,
@@ -110,6 +111,32 @@ impl Store {
             .on_conflict_do_nothing_on([artifact::Column::Key])
             .exec_without_returning(&self.db)
             .await?;
+        Ok(())
+    }
+
+    /// Stores a precompiled artifact, overwriting a row with the same key,
+    /// such as one that failed its MAC check.
+    pub async fn replace_artifact(&self, new: NewArtifact) -> Result<(), StoreError> {
+        let row = artifact::ActiveModel {
+            key: Set(new.key.clone()),
+            digest: Set(new.digest),
+            engine_hash: Set(new.engine_hash),
+            artifact: Set(new.artifact),
+            mac: Set(new.mac),
+            created_at: Set(stored_instant(chrono::Utc::now())),
+        };
+        let on_conflict = OnConflict::column(artifact::Column::Key)
+            .update_columns([
+                artifact::Column::Digest,
+                artifact::Column::EngineHash,
+                artifact::Column::Artifact,
+                artifact::Column::Mac,
+                artifact::Column::CreatedAt,
+            ])
+            .to_owned();
+        artifact::Entity::insert(row).on_conflict(on_conflict).exec_without_returning(&self.db).await?;
+
+        tracing::info!(artifact.key = %new.key, "plugin artifact replaced");
         Ok(())
     }
 

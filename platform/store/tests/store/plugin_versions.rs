@@ -154,3 +154,22 @@ async fn artifact_keeps_first_row_per_key() {
     assert_eq!(stored.engine_hash, "123");
     assert_eq!(fixture.store.artifact("abc-456").await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn artifact_replaced_by_key() {
+    let fixture = fixture().await;
+    let artifact = |bytes: &[u8], mac: u8| NewArtifact {
+        key: "abc-123".to_string(),
+        digest: "abc".to_string(),
+        engine_hash: "123".to_string(),
+        artifact: bytes.to_vec(),
+        mac: vec![mac; 32],
+    };
+    fixture.store.insert_artifact(artifact(b"tampered", 1)).await.unwrap();
+
+    fixture.store.replace_artifact(artifact(b"recompiled", 2)).await.unwrap();
+
+    let stored = fixture.store.artifact("abc-123").await.unwrap().expect("artifact stored");
+    assert_eq!(stored.artifact, b"recompiled".to_vec());
+    assert_eq!(stored.mac, vec![2; 32]);
+}
