@@ -47,13 +47,20 @@ impl ArtifactLoader {
     }
 
     /// Loads `version`, whose bytes `tenant` may read, from its artifact.
-    pub async fn load(&self, tenant: &TenantStore, version: &PluginVersion) -> Result<(LoadedPlugin, ArtifactOrigin), ManagerError> {
+    pub async fn load(
+        &self,
+        tenant: &TenantStore,
+        version: &PluginVersion,
+    ) -> Result<(LoadedPlugin, ArtifactOrigin), ManagerError> {
         let key = artifact_key(&version.digest, &self.host.compatibility_hash());
         let mut origin = ArtifactOrigin::Compiled;
 
         if let Some(stored) = self.store.artifact(&key).await? {
             origin = ArtifactOrigin::Recompiled;
-            if self.vault.verify_artifact(&key, &stored.artifact, &stored.mac) {
+            if self
+                .vault
+                .verify_artifact(&key, &stored.artifact, &stored.mac)
+            {
                 match self.load_precompiled(version, stored.artifact).await {
                     Ok(plugin) => return Ok((plugin, ArtifactOrigin::Stored)),
                     Err(error) => {
@@ -78,7 +85,11 @@ impl ArtifactLoader {
     /// NOTE: a key already stored keeps its first row, so a tampered row
     /// stays in place and every load of that version recompiles until an
     /// operator deletes the row.
-    pub async fn compile_and_store(&self, digest: &str, wasm: Vec<u8>) -> Result<Vec<u8>, ManagerError> {
+    pub async fn compile_and_store(
+        &self,
+        digest: &str,
+        wasm: Vec<u8>,
+    ) -> Result<Vec<u8>, ManagerError> {
         let host = Arc::clone(&self.host);
         let artifact = run_blocking(move || host.precompile(&wasm)).await?;
 
@@ -97,7 +108,11 @@ impl ArtifactLoader {
         Ok(artifact)
     }
 
-    async fn load_precompiled(&self, version: &PluginVersion, artifact: Vec<u8>) -> Result<LoadedPlugin, ManagerError> {
+    async fn load_precompiled(
+        &self,
+        version: &PluginVersion,
+        artifact: Vec<u8>,
+    ) -> Result<LoadedPlugin, ManagerError> {
         let host = Arc::clone(&self.host);
         let name = version.name.clone();
         let digest = version.digest.clone();
@@ -150,7 +165,9 @@ impl crate::manager::PluginManager {
     ) -> Result<ArtifactOrigin, ManagerError> {
         let tenant_store = self.store.scoped(tenant);
         let install = self.require_install(&tenant_store, hook, name).await?;
-        let target = self.require_version(&tenant_store, &install, version).await?;
+        let target = self
+            .require_version(&tenant_store, &install, version)
+            .await?;
         let (_, origin) = self.artifacts.load(&tenant_store, &target).await?;
         Ok(origin)
     }

@@ -85,13 +85,20 @@ impl PluginManager {
         if inputs.len() > MAX_DRY_RUN_REQUESTS {
             return Err(ManagerError::invalid(
                 "requests",
-                format!("{} requests are more than the limit of {MAX_DRY_RUN_REQUESTS}; select fewer", inputs.len()),
+                format!(
+                    "{} requests are more than the limit of {MAX_DRY_RUN_REQUESTS}; select fewer",
+                    inputs.len()
+                ),
             ));
         }
 
         let tenant_store = self.store.scoped(tenant);
-        let install = self.require_install(&tenant_store, Hook::Router, name).await?;
-        let target = self.require_version(&tenant_store, &install, version).await?;
+        let install = self
+            .require_install(&tenant_store, Hook::Router, name)
+            .await?;
+        let target = self
+            .require_version(&tenant_store, &install, version)
+            .await?;
         check_hook(&install, &target)?;
         let (plugin, _) = self.artifacts.load(&tenant_store, &target).await?;
 
@@ -111,9 +118,23 @@ impl PluginManager {
             (active.version.clone(), runner)
         });
 
-        let rows = self.run_rows(&tenant_store, inputs, candidate, active.as_ref().map(|(_, runner)| runner.clone())).await?;
+        let rows = self
+            .run_rows(
+                &tenant_store,
+                inputs,
+                candidate,
+                active.as_ref().map(|(_, runner)| runner.clone()),
+            )
+            .await?;
         let changed_count = rows.iter().filter(|row| row.changed).count();
-        tracing::info!(tenant.id = tenant.0, install.id = install.id.0, plugin.version = version, requests = rows.len(), changed = changed_count, "dry run finished");
+        tracing::info!(
+            tenant.id = tenant.0,
+            install.id = install.id.0,
+            plugin.version = version,
+            requests = rows.len(),
+            changed = changed_count,
+            "dry run finished"
+        );
 
         Ok(DryRunReport {
             candidate: VersionRef::of(&install, &target),
@@ -141,7 +162,9 @@ impl PluginManager {
                 .map(|(request_id, input)| {
                     let active_outcome = match &active {
                         Some(runner) => decide(&host, runner, &input, &tenant_store),
-                        None => DecisionOrError::NoRouter { default_department: input.default_department.clone() },
+                        None => DecisionOrError::NoRouter {
+                            default_department: input.default_department.clone(),
+                        },
                     };
                     let candidate_outcome = decide(&host, &candidate, &input, &tenant_store);
                     let changes = compare(&active_outcome, &candidate_outcome);
@@ -162,16 +185,27 @@ impl PluginManager {
 
 /// Runs one version on one input with side-effect-free capabilities. It
 /// runs on a blocking thread of the Tokio runtime, whose handle performs KV reads.
-fn decide(host: &PluginHost, runner: &Runner, input: &RouteInput, tenant_store: &TenantStore) -> DecisionOrError {
+fn decide(
+    host: &PluginHost,
+    runner: &Runner,
+    input: &RouteInput,
+    tenant_store: &TenantStore,
+) -> DecisionOrError {
     let call = CallContext {
         limits: runner.limits.clone(),
         grants: runner.grants.clone(),
-        capabilities: Arc::new(ReadOnlyCapabilities::new(tenant_store.clone(), runner.install)),
+        capabilities: Arc::new(ReadOnlyCapabilities::new(
+            tenant_store.clone(),
+            runner.install,
+        )),
     };
 
     match host.route_with(&runner.plugin, input, &call).result {
         Ok(decision) => DecisionOrError::Decision { decision },
-        Err(error) => DecisionOrError::Error { kind: error.kind().to_string(), message: error.to_string() },
+        Err(error) => DecisionOrError::Error {
+            kind: error.kind().to_string(),
+            message: error.to_string(),
+        },
     }
 }
 
@@ -179,26 +213,58 @@ fn decide(host: &PluginHost, runner: &Runner, input: &RouteInput, tenant_store: 
 /// decision's `reason` is explanatory text, so it is not compared.
 pub(crate) fn compare(active: &DecisionOrError, candidate: &DecisionOrError) -> Vec<String> {
     match (active, candidate) {
-        (DecisionOrError::Decision { decision: before }, DecisionOrError::Decision { decision: after }) => compare_decisions(before, after),
-        (DecisionOrError::Error { kind: before, .. }, DecisionOrError::Error { kind: after, .. }) if before == after => Vec::new(),
-        (DecisionOrError::NoRouter { default_department }, DecisionOrError::Decision { decision }) => {
+        (
+            DecisionOrError::Decision { decision: before },
+            DecisionOrError::Decision { decision: after },
+        ) => compare_decisions(before, after),
+        (
+            DecisionOrError::Error { kind: before, .. },
+            DecisionOrError::Error { kind: after, .. },
+        ) if before == after => Vec::new(),
+        (
+            DecisionOrError::NoRouter { default_department },
+            DecisionOrError::Decision { decision },
+        ) => {
             if *default_department == decision.department {
                 Vec::new()
             } else {
-                vec![format!("department: {default_department} (no router) -> {}", decision.department)]
+                vec![format!(
+                    "department: {default_department} (no router) -> {}",
+                    decision.department
+                )]
             }
         }
-        (before, after) => vec![format!("outcome: {} -> {}", summarize(before), summarize(after))],
+        (before, after) => vec![format!(
+            "outcome: {} -> {}",
+            summarize(before),
+            summarize(after)
+        )],
     }
 }
 
 fn compare_decisions(before: &RouteDecision, after: &RouteDecision) -> Vec<String> {
     let fields = [
-        ("department", before.department.clone(), after.department.clone()),
-        ("priority", before.priority.to_string(), after.priority.to_string()),
+        (
+            "department",
+            before.department.clone(),
+            after.department.clone(),
+        ),
+        (
+            "priority",
+            before.priority.to_string(),
+            after.priority.to_string(),
+        ),
         ("queue", optional(&before.queue), optional(&after.queue)),
-        ("assignee", optional(&before.assignee), optional(&after.assignee)),
-        ("sla_override", describe_sla(before.sla_override), describe_sla(after.sla_override)),
+        (
+            "assignee",
+            optional(&before.assignee),
+            optional(&after.assignee),
+        ),
+        (
+            "sla_override",
+            describe_sla(before.sla_override),
+            describe_sla(after.sla_override),
+        ),
     ];
     fields
         .into_iter()
@@ -209,9 +275,13 @@ fn compare_decisions(before: &RouteDecision, after: &RouteDecision) -> Vec<Strin
 
 fn summarize(outcome: &DecisionOrError) -> String {
     match outcome {
-        DecisionOrError::Decision { decision } => format!("decision (department {})", decision.department),
+        DecisionOrError::Decision { decision } => {
+            format!("decision (department {})", decision.department)
+        }
         DecisionOrError::Error { kind, .. } => format!("error ({kind})"),
-        DecisionOrError::NoRouter { default_department } => format!("no router (department {default_department})"),
+        DecisionOrError::NoRouter { default_department } => {
+            format!("no router (department {default_department})")
+        }
     }
 }
 

@@ -5,7 +5,10 @@
 
 use chrono::Utc;
 use civic311_domain::plugin::Hook;
-use civic311_store::{AuditAction, AuditNote, NewShadowResult, PluginInstall, ShadowResult, ShadowSummary, Store, TenantId};
+use civic311_store::{
+    AuditAction, AuditNote, NewShadowResult, PluginInstall, ShadowResult, ShadowSummary, Store,
+    TenantId,
+};
 
 use crate::dry_run::{DecisionOrError, compare};
 use crate::error::ManagerError;
@@ -17,13 +20,22 @@ impl PluginManager {
     /// Starts running `version` beside the install's active version. The
     /// install must have an active version, and the candidate must pass the
     /// checks of an activation and load before shadowing starts.
-    pub async fn start_shadow(&self, tenant: TenantId, hook: Hook, name: &str, version: i32, actor: &str) -> Result<PluginInstall, ManagerError> {
+    pub async fn start_shadow(
+        &self,
+        tenant: TenantId,
+        hook: Hook,
+        name: &str,
+        version: i32,
+        actor: &str,
+    ) -> Result<PluginInstall, ManagerError> {
         let tenant_store = self.store.scoped(tenant);
         let install = self.require_install(&tenant_store, hook, name).await?;
         let Some(active) = &install.active_version else {
             return Err(ManagerError::invalid(
                 "shadow version",
-                format!("install {hook}/{name} has no active version to compare with; activate a version first"),
+                format!(
+                    "install {hook}/{name} has no active version to compare with; activate a version first"
+                ),
             ));
         };
         if active.version == version {
@@ -33,45 +45,83 @@ impl PluginManager {
             ));
         }
 
-        let target = self.require_version(&tenant_store, &install, version).await?;
+        let target = self
+            .require_version(&tenant_store, &install, version)
+            .await?;
         check_hook(&install, &target)?;
         check_grants(&target, &install.grants)?;
         self.artifacts.load(&tenant_store, &target).await?;
 
-        let note = AuditNote { actor: actor.to_string(), action: AuditAction::ShadowStart, detail: None, at: Utc::now() };
-        let (updated, _) = tenant_store.set_shadow_version(install.id, Some(target.id), &note).await?;
+        let note = AuditNote {
+            actor: actor.to_string(),
+            action: AuditAction::ShadowStart,
+            detail: None,
+            at: Utc::now(),
+        };
+        let (updated, _) = tenant_store
+            .set_shadow_version(install.id, Some(target.id), &note)
+            .await?;
         self.changed(tenant, install.id, "shadow_start").await;
         Ok(updated)
     }
 
     /// Stops shadowing; recorded results stay. An install without a shadow
     /// version is returned unchanged.
-    pub async fn stop_shadow(&self, tenant: TenantId, hook: Hook, name: &str, actor: &str) -> Result<PluginInstall, ManagerError> {
+    pub async fn stop_shadow(
+        &self,
+        tenant: TenantId,
+        hook: Hook,
+        name: &str,
+        actor: &str,
+    ) -> Result<PluginInstall, ManagerError> {
         let tenant_store = self.store.scoped(tenant);
         let install = self.require_install(&tenant_store, hook, name).await?;
         if install.shadow_version.is_none() {
             return Ok(install);
         }
 
-        let note = AuditNote { actor: actor.to_string(), action: AuditAction::ShadowStop, detail: None, at: Utc::now() };
-        let (updated, _) = tenant_store.set_shadow_version(install.id, None, &note).await?;
+        let note = AuditNote {
+            actor: actor.to_string(),
+            action: AuditAction::ShadowStop,
+            detail: None,
+            at: Utc::now(),
+        };
+        let (updated, _) = tenant_store
+            .set_shadow_version(install.id, None, &note)
+            .await?;
         self.changed(tenant, install.id, "shadow_stop").await;
         Ok(updated)
     }
 
     /// Lists the install's shadow comparisons, newest first; `limit` 0 reads as the store's default.
-    pub async fn shadow_results(&self, tenant: TenantId, hook: Hook, name: &str, limit: u64) -> Result<Vec<ShadowResult>, ManagerError> {
+    pub async fn shadow_results(
+        &self,
+        tenant: TenantId,
+        hook: Hook,
+        name: &str,
+        limit: u64,
+    ) -> Result<Vec<ShadowResult>, ManagerError> {
         let tenant_store = self.store.scoped(tenant);
         let install = self.require_install(&tenant_store, hook, name).await?;
-        Ok(tenant_store.shadow_results(install.id, None, false, limit).await?)
+        Ok(tenant_store
+            .shadow_results(install.id, None, false, limit)
+            .await?)
     }
 
     /// Counts the install's shadow comparisons of its current candidate, or
     /// of all candidates when it has none.
-    pub async fn shadow_summary(&self, tenant: TenantId, hook: Hook, name: &str) -> Result<ShadowSummary, ManagerError> {
+    pub async fn shadow_summary(
+        &self,
+        tenant: TenantId,
+        hook: Hook,
+        name: &str,
+    ) -> Result<ShadowSummary, ManagerError> {
         let tenant_store = self.store.scoped(tenant);
         let install = self.require_install(&tenant_store, hook, name).await?;
-        let candidate = install.shadow_version.as_ref().map(|version| version.version);
+        let candidate = install
+            .shadow_version
+            .as_ref()
+            .map(|version| version.version);
         Ok(tenant_store.shadow_summary(install.id, candidate).await?)
     }
 }
@@ -104,5 +154,7 @@ pub async fn record(
 }
 
 fn to_json(outcome: &DecisionOrError) -> serde_json::Value {
-    serde_json::to_value(outcome).unwrap_or_else(|error| serde_json::Value::String(format!("unserializable outcome: {error}")))
+    serde_json::to_value(outcome).unwrap_or_else(|error| {
+        serde_json::Value::String(format!("unserializable outcome: {error}"))
+    })
 }

@@ -2,7 +2,10 @@
 
 use chrono::Utc;
 use civic311_domain::plugin::Hook;
-use civic311_store::{AuditAction, AuditEntry, AuditFilter, AuditNote, PluginInstall, PluginVersion, TenantId, TenantStore};
+use civic311_store::{
+    AuditAction, AuditEntry, AuditFilter, AuditNote, PluginInstall, PluginVersion, TenantId,
+    TenantStore,
+};
 use serde::Serialize;
 
 use super::{check_grants, check_hook};
@@ -30,22 +33,43 @@ impl PluginManager {
     /// without an audit entry.
     ///
     /// On the router hook this deactivates the tenant's other router install.
-    pub async fn activate(&self, tenant: TenantId, hook: Hook, name: &str, version: i32, actor: &str) -> Result<Activation, ManagerError> {
+    pub async fn activate(
+        &self,
+        tenant: TenantId,
+        hook: Hook,
+        name: &str,
+        version: i32,
+        actor: &str,
+    ) -> Result<Activation, ManagerError> {
         let tenant_store = self.store.scoped(tenant);
         let install = self.require_install(&tenant_store, hook, name).await?;
-        let target = self.require_version(&tenant_store, &install, version).await?;
+        let target = self
+            .require_version(&tenant_store, &install, version)
+            .await?;
 
         if let Some(active) = &install.active_version
             && active.id == target.id
         {
-            return Ok(Activation { from: Some(active.version), to: active.version, install });
+            return Ok(Activation {
+                from: Some(active.version),
+                to: active.version,
+                install,
+            });
         }
-        self.switch_to(&tenant_store, install, target, AuditAction::Activate, actor).await
+        self.switch_to(&tenant_store, install, target, AuditAction::Activate, actor)
+            .await
     }
 
     /// Activates version `to`, or by default the version that was active
     /// before the current one, as the audit log records it.
-    pub async fn rollback(&self, tenant: TenantId, hook: Hook, name: &str, to: Option<i32>, actor: &str) -> Result<Activation, ManagerError> {
+    pub async fn rollback(
+        &self,
+        tenant: TenantId,
+        hook: Hook,
+        name: &str,
+        to: Option<i32>,
+        actor: &str,
+    ) -> Result<Activation, ManagerError> {
         let tenant_store = self.store.scoped(tenant);
         let install = self.require_install(&tenant_store, hook, name).await?;
         let Some(current) = install.active_version.clone() else {
@@ -58,7 +82,10 @@ impl PluginManager {
 
         let target_number = match to {
             Some(number) => number,
-            None => self.previous_version(&tenant_store, &install, current.version).await?,
+            None => {
+                self.previous_version(&tenant_store, &install, current.version)
+                    .await?
+            }
         };
         if target_number == current.version {
             return Err(ManagerError::NothingToRollBack {
@@ -68,21 +95,37 @@ impl PluginManager {
             });
         }
 
-        let target = self.require_version(&tenant_store, &install, target_number).await?;
-        self.switch_to(&tenant_store, install, target, AuditAction::Rollback, actor).await
+        let target = self
+            .require_version(&tenant_store, &install, target_number)
+            .await?;
+        self.switch_to(&tenant_store, install, target, AuditAction::Rollback, actor)
+            .await
     }
 
     /// Stops calling the install, so a router hook falls back to the
     /// services' default departments. An install with no active version is left as it is.
-    pub async fn deactivate(&self, tenant: TenantId, hook: Hook, name: &str, actor: &str) -> Result<(), ManagerError> {
+    pub async fn deactivate(
+        &self,
+        tenant: TenantId,
+        hook: Hook,
+        name: &str,
+        actor: &str,
+    ) -> Result<(), ManagerError> {
         let tenant_store = self.store.scoped(tenant);
         let install = self.require_install(&tenant_store, hook, name).await?;
         if install.active_version.is_none() {
             return Ok(());
         }
 
-        let note = AuditNote { actor: actor.to_string(), action: AuditAction::Deactivate, detail: None, at: Utc::now() };
-        tenant_store.set_active_version(install.id, None, &note).await?;
+        let note = AuditNote {
+            actor: actor.to_string(),
+            action: AuditAction::Deactivate,
+            detail: None,
+            at: Utc::now(),
+        };
+        tenant_store
+            .set_active_version(install.id, None, &note)
+            .await?;
         self.changed(tenant, install.id, "deactivate").await;
         Ok(())
     }
@@ -102,8 +145,15 @@ impl PluginManager {
         self.host.config().limits_for(&install.limits)?;
         self.artifacts.load(tenant_store, &target).await?;
 
-        let note = AuditNote { actor: actor.to_string(), action, detail: None, at: Utc::now() };
-        let change = tenant_store.set_active_version(install.id, Some(target.id), &note).await?;
+        let note = AuditNote {
+            actor: actor.to_string(),
+            action,
+            detail: None,
+            at: Utc::now(),
+        };
+        let change = tenant_store
+            .set_active_version(install.id, Some(target.id), &note)
+            .await?;
 
         let tenant = tenant_store.tenant_id();
         for replaced in &change.deactivated {
@@ -121,7 +171,12 @@ impl PluginManager {
     /// Finds the version active before `current`: the `from` of the entry
     /// that activated `current`, or when that entry has none (the install
     /// was inactive), the newest earlier version that the log names.
-    async fn previous_version(&self, tenant_store: &TenantStore, install: &PluginInstall, current: i32) -> Result<i32, ManagerError> {
+    async fn previous_version(
+        &self,
+        tenant_store: &TenantStore,
+        install: &PluginInstall,
+        current: i32,
+    ) -> Result<i32, ManagerError> {
         let filter = AuditFilter {
             hook: Some(install.hook),
             plugin_name: Some(install.plugin_name.clone()),
@@ -131,7 +186,12 @@ impl PluginManager {
         let changes: Vec<&AuditEntry> = entries
             .iter()
             .filter(|entry| entry.install == Some(install.id))
-            .filter(|entry| matches!(entry.action, AuditAction::Activate | AuditAction::Rollback | AuditAction::Deactivate))
+            .filter(|entry| {
+                matches!(
+                    entry.action,
+                    AuditAction::Activate | AuditAction::Rollback | AuditAction::Deactivate
+                )
+            })
             .collect();
 
         let previous = changes

@@ -48,7 +48,12 @@ impl PluginManager {
     /// Installs a plugin on a hook for the tenant, with no active version.
     /// Fails when the plugin has no version visible to the tenant, when its
     /// versions use another hook, or when the tenant already installed it there.
-    pub async fn install(&self, tenant: TenantId, request: InstallRequest, actor: &str) -> Result<PluginInstall, ManagerError> {
+    pub async fn install(
+        &self,
+        tenant: TenantId,
+        request: InstallRequest,
+        actor: &str,
+    ) -> Result<PluginInstall, ManagerError> {
         validate_plugin_name(&request.plugin_name)?;
         validate_grants(&request.grants)?;
         validate_config(&request.config)?;
@@ -69,8 +74,17 @@ impl PluginManager {
         };
         let install = tenant_store.create_install(new, Utc::now()).await?;
 
-        let source = if plugin_owner.is_some() { "tenant" } else { "catalogue" };
-        let granted: Vec<&str> = install.grants.granted().iter().map(|capability| capability.as_str()).collect();
+        let source = if plugin_owner.is_some() {
+            "tenant"
+        } else {
+            "catalogue"
+        };
+        let granted: Vec<&str> = install
+            .grants
+            .granted()
+            .iter()
+            .map(|capability| capability.as_str())
+            .collect();
         tenant_store
             .append_audit(NewAuditEntry {
                 install: Some(install.id),
@@ -80,7 +94,10 @@ impl PluginManager {
                 actor: actor.to_string(),
                 from_version: None,
                 to_version: None,
-                detail: Some(format!("source {source}; grants: {}", list_or_none(&granted))),
+                detail: Some(format!(
+                    "source {source}; grants: {}",
+                    list_or_none(&granted)
+                )),
                 at: install.updated_at,
             })
             .await?;
@@ -94,7 +111,10 @@ pub(crate) fn validate_grants(grants: &Grants) -> Result<(), ManagerError> {
     if grants.http_hosts.len() > MAX_HTTP_HOSTS {
         return Err(ManagerError::invalid(
             "grants.http_hosts",
-            format!("{} hosts are more than the limit of {MAX_HTTP_HOSTS}", grants.http_hosts.len()),
+            format!(
+                "{} hosts are more than the limit of {MAX_HTTP_HOSTS}",
+                grants.http_hosts.len()
+            ),
         ));
     }
 
@@ -103,11 +123,15 @@ pub(crate) fn validate_grants(grants: &Grants) -> Result<(), ManagerError> {
         let valid = !name.is_empty()
             && name.len() <= 253
             && name.split('.').all(|label| !label.is_empty())
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
         if !valid {
             return Err(ManagerError::invalid(
                 "grants.http_hosts",
-                format!("'{host}' is not a host name; give a name such as api.example.com or *.example.com, without scheme, port or path"),
+                format!(
+                    "'{host}' is not a host name; give a name such as api.example.com or *.example.com, without scheme, port or path"
+                ),
             ));
         }
     }
@@ -119,7 +143,10 @@ pub(crate) fn validate_config(config: &BTreeMap<String, String>) -> Result<(), M
     if config.len() > MAX_CONFIG_ENTRIES {
         return Err(ManagerError::invalid(
             "config",
-            format!("{} entries are more than the limit of {MAX_CONFIG_ENTRIES}", config.len()),
+            format!(
+                "{} entries are more than the limit of {MAX_CONFIG_ENTRIES}",
+                config.len()
+            ),
         ));
     }
 
@@ -133,7 +160,10 @@ pub(crate) fn validate_config(config: &BTreeMap<String, String>) -> Result<(), M
         if value.len() > MAX_CONFIG_VALUE_BYTES {
             return Err(ManagerError::invalid(
                 "config",
-                format!("the value of '{key}' is {} bytes, more than the limit of {MAX_CONFIG_VALUE_BYTES}", value.len()),
+                format!(
+                    "the value of '{key}' is {} bytes, more than the limit of {MAX_CONFIG_VALUE_BYTES}",
+                    value.len()
+                ),
             ));
         }
     }

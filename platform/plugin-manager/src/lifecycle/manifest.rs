@@ -18,7 +18,12 @@ impl PluginManager {
     /// same bytes return the existing version, and creates the router
     /// install when it is missing. The version is activated only when the
     /// tenant has no active router, so an admin's activation or rollback stays in effect.
-    pub async fn adopt_manifest_router(&self, tenant: TenantId, name: &str, wasm: &[u8]) -> Result<(), ManagerError> {
+    pub async fn adopt_manifest_router(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        wasm: &[u8],
+    ) -> Result<(), ManagerError> {
         let upload = Upload {
             name: name.to_string(),
             wasm: wasm.to_vec(),
@@ -53,7 +58,14 @@ impl PluginManager {
             .iter()
             .any(|install| install.hook == Hook::Router && install.active_version.is_some());
         if !router_active {
-            self.activate(tenant, Hook::Router, name, uploaded.version.version, MANIFEST_ACTOR).await?;
+            self.activate(
+                tenant,
+                Hook::Router,
+                name,
+                uploaded.version.version,
+                MANIFEST_ACTOR,
+            )
+            .await?;
         }
         Ok(())
     }

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 use civic311_domain::plugin::{Grants, Hook, LimitOverrides};
-use civic311_store::{AuditAction, NewAuditEntry, PluginInstall, SecretName, TenantId, TenantStore};
+use civic311_store::{
+    AuditAction, NewAuditEntry, PluginInstall, SecretName, TenantId, TenantStore,
+};
 
 use super::check_grants;
 use super::install::{list_or_none, validate_config, validate_grants};
@@ -20,31 +22,75 @@ pub const MAX_SECRET_VALUE_BYTES: usize = 8192;
 impl PluginManager {
     /// Replaces the install's capability grants. Fails when the active or
     /// shadow version imports a capability that `grants` leaves out.
-    pub async fn set_grants(&self, tenant: TenantId, hook: Hook, name: &str, grants: Grants, actor: &str) -> Result<PluginInstall, ManagerError> {
+    pub async fn set_grants(
+        &self,
+        tenant: TenantId,
+        hook: Hook,
+        name: &str,
+        grants: Grants,
+        actor: &str,
+    ) -> Result<PluginInstall, ManagerError> {
         validate_grants(&grants)?;
         let tenant_store = self.store.scoped(tenant);
         let install = self.require_install(&tenant_store, hook, name).await?;
-        for version in install.active_version.iter().chain(install.shadow_version.iter()) {
+        for version in install
+            .active_version
+            .iter()
+            .chain(install.shadow_version.iter())
+        {
             check_grants(version, &grants)?;
         }
 
-        let updated = tenant_store.set_grants(install.id, &grants, Utc::now()).await?;
-        let granted: Vec<&str> = grants.granted().iter().map(|capability| capability.as_str()).collect();
+        let updated = tenant_store
+            .set_grants(install.id, &grants, Utc::now())
+            .await?;
+        let granted: Vec<&str> = grants
+            .granted()
+            .iter()
+            .map(|capability| capability.as_str())
+            .collect();
         let hosts: Vec<&str> = grants.http_hosts.iter().map(String::as_str).collect();
-        let detail = format!("grants: {}; http hosts: {}", list_or_none(&granted), list_or_none(&hosts));
-        self.audit_setting(&tenant_store, &updated, AuditAction::GrantsChange, actor, detail).await?;
+        let detail = format!(
+            "grants: {}; http hosts: {}",
+            list_or_none(&granted),
+            list_or_none(&hosts)
+        );
+        self.audit_setting(
+            &tenant_store,
+            &updated,
+            AuditAction::GrantsChange,
+            actor,
+            detail,
+        )
+        .await?;
         Ok(updated)
     }
 
     /// Replaces the install's limit overrides, each within the platform maximum.
-    pub async fn set_limits(&self, tenant: TenantId, hook: Hook, name: &str, limits: LimitOverrides, actor: &str) -> Result<PluginInstall, ManagerError> {
+    pub async fn set_limits(
+        &self,
+        tenant: TenantId,
+        hook: Hook,
+        name: &str,
+        limits: LimitOverrides,
+        actor: &str,
+    ) -> Result<PluginInstall, ManagerError> {
         self.host.config().limits_for(&limits)?;
         let tenant_store = self.store.scoped(tenant);
         let install = self.require_install(&tenant_store, hook, name).await?;
 
-        let updated = tenant_store.set_limits(install.id, &limits, Utc::now()).await?;
+        let updated = tenant_store
+            .set_limits(install.id, &limits, Utc::now())
+            .await?;
         let detail = format!("limits: {}", describe_limits(&limits));
-        self.audit_setting(&tenant_store, &updated, AuditAction::LimitsChange, actor, detail).await?;
+        self.audit_setting(
+            &tenant_store,
+            &updated,
+            AuditAction::LimitsChange,
+            actor,
+            detail,
+        )
+        .await?;
         Ok(updated)
     }
 
@@ -62,35 +108,71 @@ impl PluginManager {
         let tenant_store = self.store.scoped(tenant);
         let install = self.require_install(&tenant_store, hook, name).await?;
 
-        let updated = tenant_store.set_config(install.id, &config, Utc::now()).await?;
+        let updated = tenant_store
+            .set_config(install.id, &config, Utc::now())
+            .await?;
         let keys: Vec<&str> = config.keys().map(String::as_str).collect();
         let detail = format!("config keys: {}", list_or_none(&keys));
-        self.audit_setting(&tenant_store, &updated, AuditAction::ConfigChange, actor, detail).await?;
+        self.audit_setting(
+            &tenant_store,
+            &updated,
+            AuditAction::ConfigChange,
+            actor,
+            detail,
+        )
+        .await?;
         Ok(updated)
     }
 
     /// Stores secret `secret` of the install, encrypted with the platform
     /// key. The value is never logged, audited or returned.
-    pub async fn set_secret(&self, tenant: TenantId, hook: Hook, name: &str, secret: &str, value: &str, actor: &str) -> Result<(), ManagerError> {
+    pub async fn set_secret(
+        &self,
+        tenant: TenantId,
+        hook: Hook,
+        name: &str,
+        secret: &str,
+        value: &str,
+        actor: &str,
+    ) -> Result<(), ManagerError> {
         validate_secret_name(secret)?;
         if value.len() > MAX_SECRET_VALUE_BYTES {
             return Err(ManagerError::invalid(
                 "secret value",
-                format!("the value of '{secret}' is {} bytes, more than the limit of {MAX_SECRET_VALUE_BYTES}", value.len()),
+                format!(
+                    "the value of '{secret}' is {} bytes, more than the limit of {MAX_SECRET_VALUE_BYTES}",
+                    value.len()
+                ),
             ));
         }
         let tenant_store = self.store.scoped(tenant);
         let install = self.require_install(&tenant_store, hook, name).await?;
 
         let sealed = self.vault.seal(tenant, install.id, secret, value)?;
-        tenant_store.set_secret(install.id, secret, sealed, Utc::now()).await?;
+        tenant_store
+            .set_secret(install.id, secret, sealed, Utc::now())
+            .await?;
         let detail = format!("secret '{secret}' set");
-        self.audit_setting(&tenant_store, &install, AuditAction::SecretSet, actor, detail).await
-            .map(|_| ())
+        self.audit_setting(
+            &tenant_store,
+            &install,
+            AuditAction::SecretSet,
+            actor,
+            detail,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Deletes secret `secret` of the install.
-    pub async fn delete_secret(&self, tenant: TenantId, hook: Hook, name: &str, secret: &str, actor: &str) -> Result<(), ManagerError> {
+    pub async fn delete_secret(
+        &self,
+        tenant: TenantId,
+        hook: Hook,
+        name: &str,
+        secret: &str,
+        actor: &str,
+    ) -> Result<(), ManagerError> {
         let tenant_store = self.store.scoped(tenant);
         let install = self.require_install(&tenant_store, hook, name).await?;
 
@@ -102,12 +184,24 @@ impl PluginManager {
             });
         }
         let detail = format!("secret '{secret}' deleted");
-        self.audit_setting(&tenant_store, &install, AuditAction::SecretDelete, actor, detail).await
-            .map(|_| ())
+        self.audit_setting(
+            &tenant_store,
+            &install,
+            AuditAction::SecretDelete,
+            actor,
+            detail,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Lists the names of the install's secrets and when each was set.
-    pub async fn secret_names(&self, tenant: TenantId, hook: Hook, name: &str) -> Result<Vec<SecretName>, ManagerError> {
+    pub async fn secret_names(
+        &self,
+        tenant: TenantId,
+        hook: Hook,
+        name: &str,
+    ) -> Result<Vec<SecretName>, ManagerError> {
         let tenant_store = self.store.scoped(tenant);
         let install = self.require_install(&tenant_store, hook, name).await?;
         Ok(tenant_store.secret_names(install.id).await?)
@@ -123,7 +217,10 @@ impl PluginManager {
         actor: &str,
         detail: String,
     ) -> Result<PluginInstall, ManagerError> {
-        let active = install.active_version.as_ref().map(|version| version.version);
+        let active = install
+            .active_version
+            .as_ref()
+            .map(|version| version.version);
         tenant_store
             .append_audit(NewAuditEntry {
                 install: Some(install.id),
@@ -138,7 +235,8 @@ impl PluginManager {
             })
             .await?;
 
-        self.changed(tenant_store.tenant_id(), install.id, action.as_str()).await;
+        self.changed(tenant_store.tenant_id(), install.id, action.as_str())
+            .await;
         Ok(install.clone())
     }
 }
@@ -148,13 +246,17 @@ impl PluginManager {
 fn validate_secret_name(name: &str) -> Result<(), ManagerError> {
     let valid = !name.is_empty()
         && name.len() <= MAX_SECRET_NAME_CHARS
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if valid {
         return Ok(());
     }
     Err(ManagerError::invalid(
         "secret name",
-        format!("'{name}' must be 1 to {MAX_SECRET_NAME_CHARS} ASCII letters, digits, '_', '-' or '.'"),
+        format!(
+            "'{name}' must be 1 to {MAX_SECRET_NAME_CHARS} ASCII letters, digits, '_', '-' or '.'"
+        ),
     ))
 }
 

@@ -50,11 +50,18 @@ pub fn validate_plugin_name(name: &str) -> Result<(), ManagerError> {
     let problem = if name.is_empty() {
         Some("the plugin name is empty".to_string())
     } else if name.chars().count() > MAX_PLUGIN_NAME_CHARS {
-        Some(format!("'{name}' is longer than {MAX_PLUGIN_NAME_CHARS} characters"))
+        Some(format!(
+            "'{name}' is longer than {MAX_PLUGIN_NAME_CHARS} characters"
+        ))
     } else if !name.starts_with(|first: char| first.is_ascii_lowercase()) {
         Some(format!("'{name}' must start with a lowercase letter"))
-    } else if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-        Some(format!("'{name}' may contain only lowercase letters, digits and hyphens"))
+    } else if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        Some(format!(
+            "'{name}' may contain only lowercase letters, digits and hyphens"
+        ))
     } else {
         None
     };
@@ -100,7 +107,10 @@ impl PluginManager {
                 actor,
                 from_version: None,
                 to_version: Some(version.version),
-                detail: Some(format!("{} bytes, sha256 {}", version.size_bytes, version.digest)),
+                detail: Some(format!(
+                    "{} bytes, sha256 {}",
+                    version.size_bytes, version.digest
+                )),
                 at: version.uploaded_at,
             })
             .await?;
@@ -144,7 +154,11 @@ impl PluginManager {
     /// Precompiles a new version and stores its artifact. A failure here
     /// is logged only, because activation compiles a missing artifact.
     async fn store_artifact(&self, version: &PluginVersion, wasm: Vec<u8>) {
-        if let Err(error) = self.artifacts.compile_and_store(&version.digest, wasm).await {
+        if let Err(error) = self
+            .artifacts
+            .compile_and_store(&version.digest, wasm)
+            .await
+        {
             tracing::error!(plugin.name = %version.name, plugin.version = version.version, %error, "failed to precompile the uploaded version; activation compiles it instead");
         }
     }

@@ -16,7 +16,9 @@ use civic311_domain::Channel;
 use civic311_domain::plugin::{Grants, Hook, LimitOverrides};
 use civic311_domain::routing::{AttributeValue, DepartmentRef, LocalTime, RouteInput};
 use civic311_plugin_host::{HostConfig, PluginHost};
-use civic311_plugin_manager::{InstallRequest, ManagerConfig, PluginInstall, PluginManager, PluginSource, Upload, Uploaded};
+use civic311_plugin_manager::{
+    InstallRequest, ManagerConfig, PluginInstall, PluginManager, PluginSource, Upload, Uploaded,
+};
 use civic311_store::test_support::{TestDatabase, sample_manifest};
 use civic311_store::{Store, TenantId};
 
@@ -45,8 +47,14 @@ impl Fixture {
 async fn fixture() -> Fixture {
     let database = TestDatabase::create().await;
     let store = database.store().await;
-    let (tenant_a, _) = store.apply_tenant(&sample_manifest("city-a", "a.example.gov")).await.expect("apply tenant a");
-    let (tenant_b, _) = store.apply_tenant(&sample_manifest("city-b", "b.example.gov")).await.expect("apply tenant b");
+    let (tenant_a, _) = store
+        .apply_tenant(&sample_manifest("city-a", "a.example.gov"))
+        .await
+        .expect("apply tenant a");
+    let (tenant_b, _) = store
+        .apply_tenant(&sample_manifest("city-b", "b.example.gov"))
+        .await
+        .expect("apply tenant b");
 
     let data_dir = tempfile::tempdir().expect("create data folder");
     let manager = start_manager(store.clone(), data_dir.path()).await;
@@ -62,8 +70,13 @@ async fn fixture() -> Fixture {
 
 async fn start_manager(store: Store, data_dir: &std::path::Path) -> PluginManager {
     let host = Arc::new(PluginHost::new(HostConfig::default()).expect("create plugin host"));
-    let config = ManagerConfig { data_dir: data_dir.to_path_buf(), ..ManagerConfig::default() };
-    PluginManager::start(store, host, config).await.expect("start plugin manager")
+    let config = ManagerConfig {
+        data_dir: data_dir.to_path_buf(),
+        ..ManagerConfig::default()
+    };
+    PluginManager::start(store, host, config)
+        .await
+        .expect("start plugin manager")
 }
 
 /// Returns the bytes of a production router bundled in the binary.
@@ -80,14 +93,26 @@ fn test_plugin(name: &str) -> Vec<u8> {
 }
 
 async fn upload(manager: &PluginManager, tenant: TenantId, name: &str, wasm: Vec<u8>) -> Uploaded {
-    let upload = Upload { name: name.to_string(), wasm, description: None, actor: "admin@city".to_string() };
+    let upload = Upload {
+        name: name.to_string(),
+        wasm,
+        description: None,
+        actor: "admin@city".to_string(),
+    };
     manager
         .upload(tenant, upload)
         .await
         .unwrap_or_else(|error| panic!("upload {name}: {error}"))
 }
 
-async fn install(manager: &PluginManager, tenant: TenantId, hook: Hook, name: &str, source: PluginSource, grants: Grants) -> PluginInstall {
+async fn install(
+    manager: &PluginManager,
+    tenant: TenantId,
+    hook: Hook,
+    name: &str,
+    source: PluginSource,
+    grants: Grants,
+) -> PluginInstall {
     let request = InstallRequest {
         hook,
         plugin_name: name.to_string(),
@@ -103,11 +128,30 @@ async fn install(manager: &PluginManager, tenant: TenantId, hook: Hook, name: &s
 }
 
 /// Uploads `wasm` as the tenant's router `name`, installs and activates it.
-async fn active_router(manager: &PluginManager, tenant: TenantId, name: &str, wasm: Vec<u8>) -> Uploaded {
+async fn active_router(
+    manager: &PluginManager,
+    tenant: TenantId,
+    name: &str,
+    wasm: Vec<u8>,
+) -> Uploaded {
     let uploaded = upload(manager, tenant, name, wasm).await;
-    install(manager, tenant, Hook::Router, name, PluginSource::Tenant, Grants::default()).await;
+    install(
+        manager,
+        tenant,
+        Hook::Router,
+        name,
+        PluginSource::Tenant,
+        Grants::default(),
+    )
+    .await;
     manager
-        .activate(tenant, Hook::Router, name, uploaded.version.version, "admin@city")
+        .activate(
+            tenant,
+            Hook::Router,
+            name,
+            uploaded.version.version,
+            "admin@city",
+        )
         .await
         .unwrap_or_else(|error| panic!("activate {name}: {error}"));
     uploaded
@@ -126,16 +170,29 @@ fn boston_input(service_code: &str, default_department: &str) -> RouteInput {
         address: None,
         attributes: Vec::new(),
         channel: Channel::Web,
-        received_local: LocalTime { year: 2026, month: 12, day: 2, hour: 10, minute: 30, weekday: 2 },
+        received_local: LocalTime {
+            year: 2026,
+            month: 12,
+            day: 2,
+            hour: 10,
+            minute: 30,
+            weekday: 2,
+        },
         after_hours: false,
         departments: BOSTON_DEPARTMENTS
             .iter()
-            .map(|code| DepartmentRef { code: code.to_string(), name: format!("Department {code}") })
+            .map(|code| DepartmentRef {
+                code: code.to_string(),
+                name: format!("Department {code}"),
+            })
             .collect(),
         settings: BTreeMap::new(),
     }
 }
 
 fn attribute(code: &str, value: &str) -> AttributeValue {
-    AttributeValue { code: code.to_string(), values: vec![value.to_string()] }
+    AttributeValue {
+        code: code.to_string(),
+        values: vec![value.to_string()],
+    }
 }
