@@ -390,6 +390,7 @@ async fn staff_request_shows_contact_and_internal_history() {
     let routed = history_entry(&created, "routed").expect("a routed entry");
     assert_eq!(routed["visibility"], "internal");
     assert_eq!(routed["detail"]["plugin"], "haverhill-router");
+    assert_eq!(routed["detail"]["version"], 1, "the manifest's router is version 1: {routed}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -546,7 +547,7 @@ async fn reapplied_tenant_replaces_its_context() {
     std::fs::write(&tenant_file, text.replace("name = \"City of Haverhill\"", "name = \"City of Haverhill, MA\""))
         .expect("write tenant.toml");
     let state = &server.state;
-    let applied = civic311_server::tenants::apply_dir(&state.store, &state.plugins, &state.tenants, &haverhill)
+    let applied = civic311_server::tenants::apply_dir(&state.store, &state.manager, &state.tenants, &haverhill)
         .await
         .expect("the changed manifest applies");
 
@@ -554,7 +555,7 @@ async fn reapplied_tenant_replaces_its_context() {
     let after = server.tenant("haverhill");
     assert_eq!(after.manifest.name, "City of Haverhill, MA");
     assert_eq!(after.id, before.id);
-    assert!(after.router.is_some(), "the router plugin is loaded again");
+    assert!(state.manager.registry().router(after.id).is_some(), "the router install is still active");
     assert_eq!(before.manifest.name, "City of Haverhill", "a request in flight keeps its snapshot");
     assert!(std::sync::Arc::ptr_eq(&boston_before, &server.tenant("boston")), "Boston's context is untouched");
     assert_eq!(server.state.tenants.by_jurisdiction("haverhillma.gov").map(|tenant| tenant.manifest.name.clone()).as_deref(), Some("City of Haverhill, MA"));

@@ -18,8 +18,10 @@ pub mod simulators;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
-use civic311_server::app::{self, AppState};
+use civic311_server::app::{self, AppState, PlatformOptions};
+use civic311_server::integrations::WorkerConfig;
 use civic311_server::tenants::TenantContext;
 use civic311_store::ApiKeyScope;
 use civic311_store::test_support::TestDatabase;
@@ -63,6 +65,9 @@ pub struct TestServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     database: TestDatabase,
+    /// Folder of the platform key when the database is not an SQLite file,
+    /// whose own folder holds the key otherwise.
+    _data_dir: Option<tempfile::TempDir>,
 }
 
 impl TestServer {
@@ -78,8 +83,14 @@ impl TestServer {
 
     /// Starts a server on an existing database, such as one the real binary
     /// has already written to.
+    ///
+    /// The server runs one node without Redis. The platform key lives in the
+    /// SQLite database's folder, where the `civic311` binary run on the same
+    /// database finds it too, or in a temporary folder for PostgreSQL. The
+    /// integration worker polls every 50 ms and retries after 100 ms, doubling up to 1 s.
     pub async fn start_with_tenants_and_database(tenants_dir: &Path, database: TestDatabase) -> TestServer {
-        let state = app::build_state(&database.url, tenants_dir)
+        let (options, data_dir) = test_platform_options(&database.url);
+        let state = app::build_state_with(&database.url, tenants_dir, &options)
             .await
             .unwrap_or_else(|error| panic!("server state for {} failed to build: {error}", tenants_dir.display()));
 
@@ -88,7 +99,7 @@ impl TestServer {
             .expect("bind a loopback port");
         let address = listener.local_addr().expect("listener address");
         let (shutdown, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(app::serve(listener, state.clone(), async {
+        let task = tokio::spawn(app::serve_with(listener, state.clone(), test_worker_config(), async {
             let _ = stopped.await;
         }));
 
@@ -99,6 +110,7 @@ impl TestServer {
             shutdown: Some(shutdown),
             task: Some(task),
             database,
+            _data_dir: data_dir,
         }
     }
 
@@ -185,6 +197,36 @@ impl Drop for TestServer {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+    }
+}
+
+/// Returns the plugin platform options of a test server on `database_url`,
+/// and the temporary data folder to keep while it runs, if one was made.
+fn test_platform_options(database_url: &str) -> (PlatformOptions, Option<tempfile::TempDir>) {
+    let is_sqlite = database_url.starts_with("sqlite:");
+    let temporary = (!is_sqlite).then(|| tempfile::tempdir().expect("create a temporary data folder"));
+    let data_dir = match &temporary {
+        Some(folder) => folder.path().to_path_buf(),
+        None => app::default_data_dir(database_url),
+    };
+
+    let options = PlatformOptions {
+        data_dir,
+        redis_url: None,
+        node_id: "test-node".to_string(),
+    };
+    (options, temporary)
+}
+
+/// Returns the integration worker settings of test servers: short polls and
+/// retries, so a test sees a retried job finish within a few seconds.
+pub fn test_worker_config() -> WorkerConfig {
+    WorkerConfig {
+        poll_interval: Duration::from_millis(50),
+        first_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_secs(1),
+        max_attempts: 6,
+        ..WorkerConfig::default()
     }
 }
 

@@ -25,7 +25,7 @@ use crate::tenants::{self, ApplyError, TenantRegistry};
 pub struct AppState {
     pub store: Store,
     pub tenants: Arc<TenantRegistry>,
-    /// The plugin host that compiles and runs every plugin; the same one as `manager.host()`.
+    /// The plugin host that compiles and runs every plugin. It is the same host as `manager.host()`.
     pub plugins: Arc<PluginHost>,
     /// Uploads, activates and runs the tenants' plugins.
     pub manager: Arc<PluginManager>,
@@ -64,7 +64,7 @@ impl From<ApplyError> for StartupError {
     }
 }
 
-/// Environment variable naming the folder of `platform.key`; `--data-dir` overrides it.
+/// Environment variable naming the folder of `platform.key`. `serve --data-dir` takes precedence.
 pub const DATA_DIR_ENV: &str = "CIVIC311_DATA_DIR";
 
 /// Environment variable naming the Redis server that carries plugin changes between nodes.
@@ -79,7 +79,7 @@ pub struct PlatformOptions {
     /// Folder of the platform key file `platform.key`, used when
     /// `CIVIC311_PLATFORM_KEY` is not set.
     pub data_dir: PathBuf,
-    /// Redis URL for propagating plugin changes; `None` runs this node alone.
+    /// Redis URL for propagating plugin changes. `None` runs this node alone.
     pub redis_url: Option<String>,
     /// Name of this node in logs and cluster events.
     pub node_id: String,
@@ -251,7 +251,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .nest("/open311/v2", crate::open311::router())
         .nest("/telephony", crate::telephony::router())
-        .nest("/api/v1", crate::staff::router())
+        .nest("/api/v1", crate::staff::router().merge(crate::admin::router()))
         .layer(middleware::from_fn(request_span))
         .with_state(state)
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::CliError;
-use crate::app;
+use crate::app::{self, PlatformOptions};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -17,10 +17,29 @@ pub struct ServeArgs {
     /// Folder whose subfolders are tenant manifests, each applied at start.
     #[arg(long, default_value = "tenants")]
     pub tenants: PathBuf,
+
+    /// Folder of the platform key file `platform.key`, used when
+    /// `CIVIC311_PLATFORM_KEY` is not set. Default: the SQLite database's
+    /// folder, or `./data` for PostgreSQL.
+    #[arg(long, env = app::DATA_DIR_ENV)]
+    pub data_dir: Option<PathBuf>,
+
+    /// Redis URL that carries plugin activations and breaker changes to the
+    /// other nodes on the same database. Without it this node runs alone.
+    #[arg(long, env = app::REDIS_URL_ENV)]
+    pub redis_url: Option<String>,
 }
 
 pub async fn run(database_url: &str, args: ServeArgs) -> Result<(), CliError> {
-    let state = app::build_state(database_url, &args.tenants).await.map_err(|error| match error {
+    let mut options = PlatformOptions::from_env(database_url);
+    if let Some(data_dir) = args.data_dir {
+        options.data_dir = data_dir;
+    }
+    if let Some(redis_url) = args.redis_url.filter(|url| !url.trim().is_empty()) {
+        options.redis_url = Some(redis_url);
+    }
+
+    let state = app::build_state_with(database_url, &args.tenants, &options).await.map_err(|error| match error {
         app::StartupError::Manifest(manifest) => CliError::Manifest(manifest),
         other => CliError::failed(other),
     })?;
