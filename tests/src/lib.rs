@@ -298,3 +298,108 @@ pub fn history_entry<'a>(reply: &'a Value, kind: &str) -> Option<&'a Value> {
         .iter()
         .find(|entry| entry["kind"] == kind)
 }
+
+impl TestServer {
+    /// Creates an `admin` API key of tenant `slug`, which opens the plugin
+    /// admin API, and returns its secret.
+    pub async fn admin_key(&self, slug: &str) -> String {
+        self.api_key_with_scope(slug, ApiKeyScope::Admin).await
+    }
+
+    /// Sends a plugin admin API request with an optional JSON body and
+    /// returns the status and the raw reply text, so tests can search it.
+    pub async fn admin_send(&self, method: reqwest::Method, path: &str, key: &str, body: Option<&Value>) -> (u16, String) {
+        let mut request = self.client.request(method, self.url(path)).bearer_auth(key);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("admin API request reaches the server");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("reply body is readable"))
+    }
+
+    /// Uploads `wasm` as a version of plugin `name` of tenant `slug` and
+    /// returns the status and raw reply text.
+    pub async fn upload_plugin(&self, slug: &str, key: &str, name: &str, wasm: Vec<u8>) -> (u16, String) {
+        let response = self
+            .client
+            .post(self.staff_url(slug, &format!("/plugins/{name}/versions")))
+            .bearer_auth(key)
+            .header("content-type", "application/wasm")
+            .body(wasm)
+            .send()
+            .await
+            .expect("plugin upload reaches the server");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("reply body is readable"))
+    }
+}
+
+/// Parses a reply text as JSON, panicking with the text when it is not JSON.
+pub fn parse_reply(status: u16, text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|error| panic!("reply {status} is not JSON ({error}): {text}"))
+}
+
+/// Returns the bytes of a plugin built from `plugins/`: a bundled router
+/// such as `haverhill-router`, or a test plugin such as `fault-injector`.
+pub fn plugin_wasm(name: &str) -> Vec<u8> {
+    if let Some(bytes) = civic311_bundled_plugins::bundled(name) {
+        return bytes.to_vec();
+    }
+    let path = civic311_bundled_plugins::test_plugin_path(name);
+    std::fs::read(&path).unwrap_or_else(|error| panic!("cannot read plugin {name} from {}: {error}", path.display()))
+}
+
+/// Every log line this test process writes, captured by a process-wide
+/// subscriber at debug level and above.
+pub struct CapturedLogs {
+    buffer: Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl CapturedLogs {
+    /// Returns the captured text so far.
+    pub fn text(&self) -> String {
+        let bytes = self.buffer.lock().expect("log buffer lock").clone();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+#[derive(Clone)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer lock").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs, on the first call, a global subscriber that writes every
+/// event and span field at debug level and above (the engine's compiler
+/// crates at info) into memory, and returns a handle to read it.
+///
+/// The subscriber is global because a thread-local one misses events of
+/// the server's tasks and blocking threads.
+pub fn capture_logs() -> CapturedLogs {
+    static BUFFER: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+
+    let buffer = BUFFER.get_or_init(|| {
+        let buffer = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = LogBuffer(Arc::clone(&buffer));
+        let filter = tracing_subscriber::EnvFilter::new("debug,cranelift_codegen=info,wasmtime=info,wasmtime_cranelift=info,regalloc2=info");
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .try_init()
+            .expect("no other global subscriber in this test binary");
+        buffer
+    });
+    CapturedLogs {
+        buffer: Arc::clone(buffer),
+    }
+}

@@ -124,6 +124,15 @@ impl From<ManagerError> for ApiError {
 
         match error {
             ManagerError::Plugin(plugin) => from_plugin_error(&plugin),
+            // The plugin store rejects with `Invalid` what the request asks
+            // for, such as installing an integration plugin on the router
+            // hook, so it is the client's to fix.
+            ManagerError::Store(StoreError::Invalid(problem)) => ApiError::Status {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                field: None,
+                message: problem,
+            },
             ManagerError::Store(store) => store.into(),
             ManagerError::Invalid { field, problem } => ApiError::InvalidField { field, message: problem },
             ManagerError::NotFound { .. } => status(StatusCode::NOT_FOUND, None),
