@@ -83,7 +83,7 @@ pub fn token_request(token_url: &str, client_id: &str, client_secret: &str) -> H
 }
 
 /// Reads a token response and returns the access token. Bad client
-/// credentials (400 `invalid_client` or 401) are retried, because the admin
+/// credentials (400 `invalid_client`, 401 or 403) are retried, because the admin
 /// can fix the secret and later tries then succeed.
 pub fn read_token(response: &HttpResponse) -> Result<String, SyncFailure> {
     let status = response.status;
@@ -98,7 +98,7 @@ pub fn read_token(response: &HttpResponse) -> Result<String, SyncFailure> {
 
     let code = serde_json::from_slice::<OAuthError>(&response.body).unwrap_or_default().error.unwrap_or_else(|| "unknown".to_string());
     match (status, code.as_str()) {
-        (401, _) | (400, "invalid_client") => Err(SyncFailure::Retry(format!(
+        (401 | 403, _) | (400, "invalid_client") => Err(SyncFailure::Retry(format!(
             "ViewPermit refused the client credentials ({status} {code}); check install config client_id and the client secret"
         ))),
         (408 | 429 | 500..=599, _) => Err(SyncFailure::Retry(format!("ViewPermit's token endpoint answered {status} ({code})"))),
@@ -242,6 +242,7 @@ mod tests {
     fn token_errors_map_to_retry_or_rejected() {
         assert!(matches!(read_token(&response(401, r#"{"error":"invalid_client"}"#)), Err(SyncFailure::Retry(_))));
         assert!(matches!(read_token(&response(400, r#"{"error":"invalid_client"}"#)), Err(SyncFailure::Retry(_))));
+        assert!(matches!(read_token(&response(403, "")), Err(SyncFailure::Retry(_))));
         assert!(matches!(read_token(&response(503, "")), Err(SyncFailure::Retry(_))));
         assert!(matches!(read_token(&response(400, r#"{"error":"unsupported_grant_type"}"#)), Err(SyncFailure::Rejected(_))));
     }
