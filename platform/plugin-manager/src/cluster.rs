@@ -248,6 +248,15 @@ async fn reconcile(store: &Store, registry: &InstallRegistry, seen: &mut HashMap
     }
 }
 
+impl crate::manager::PluginManager {
+    /// Runs one reconcile pass now: reloads every install whose stored
+    /// `updated_at` differs from the loaded one. The cluster runs a pass
+    /// every [`RECONCILE_INTERVAL`] by itself; this is for operators and tests.
+    pub async fn reconcile(&self) {
+        reconcile(&self.store, &self.registry, &mut HashMap::new()).await;
+    }
+}
+
 fn random_suffix() -> String {
     let mut bytes = [0u8; 4];
     // A clock-based suffix is unique enough when the random source fails.

@@ -79,3 +79,19 @@ async fn breaker_state_reaches_second_manager() {
     node_b.reset_breaker(tenant, Hook::Router, ROUTER, "alice").await.unwrap();
     wait_for(&fixture.manager, "the breaker reset", |node| !breaker_open(node, tenant)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_heals_without_redis() {
+    let local = config_with_cool_down(Duration::from_secs(3600));
+    let fixture = fixture_with(local.clone()).await;
+    let node_b = fixture.second_manager(local).await;
+    let tenant = fixture.tenant_a;
+    active_router(&fixture.manager, tenant, ROUTER, test_plugin("fault-injector"), Grants::default()).await;
+
+    node_b.reconcile().await;
+    assert_eq!(active_version(&node_b, tenant), Some(1));
+
+    fixture.manager.deactivate(tenant, Hook::Router, ROUTER, "alice").await.unwrap();
+    node_b.reconcile().await;
+    assert_eq!(active_version(&node_b, tenant), None);
+}
