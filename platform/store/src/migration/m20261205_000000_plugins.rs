@@ -588,3 +588,69 @@ enum IntegrationRecords {
     RemoteStatus,
     CreatedAt,
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement};
+    use sea_orm_migration::MigratorTrait;
+
+    use crate::migration::Migrator;
+    use crate::test_support::TestDatabase;
+
+    /// Runs `sql` after replacing `BLOB` with a one-byte blob literal of the backend.
+    async fn execute(db: &DatabaseConnection, sql: &str) -> Result<(), DbErr> {
+        let backend = db.get_database_backend();
+        let blob = match backend {
+            DbBackend::Postgres => "'\\x00'::bytea",
+            _ => "X'00'",
+        };
+        let sql = sql.replace("BLOB", blob);
+        db.execute_raw(Statement::from_string(backend, sql)).await.map(|_| ())
+    }
+
+    /// Creates tenants 1 and 2, one router version of tenant 1, and two router installs of tenant 1.
+    async fn seeded() -> (TestDatabase, DatabaseConnection) {
+        let database = TestDatabase::create().await;
+        let db = Database::connect(&database.url).await.expect("connect to the test database");
+        Migrator::up(&db, None).await.expect("migrate");
+
+        let seed = [
+            "INSERT INTO tenants (id, slug, jurisdiction_id, manifest_json, services_json, created_at, updated_at) \
+             VALUES (1, 'a', 'a.gov', '{}', '[]', '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z'), \
+                    (2, 'b', 'b.gov', '{}', '[]', '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z')",
+            "INSERT INTO plugin_versions (id, owner_tenant_id, owner_key, name, version, hook, world, digest, size_bytes, \
+             capabilities, wasm, description, uploaded_by, uploaded_at) \
+             VALUES (1, 1, 1, 'r', 1, 'router', 'router', 'd', 1, '[]', BLOB, '', 'admin', '2026-12-01T00:00:00Z')",
+            "INSERT INTO plugin_installs (id, tenant_id, hook, plugin_name, config, grants, limits, updated_at) \
+             VALUES (1, 1, 'router', 'r', '{}', '{}', '{}', '2026-12-01T00:00:00Z'), \
+                    (2, 1, 'router', 'r2', '{}', '{}', '{}', '2026-12-01T00:00:00Z')",
+        ];
+        for sql in seed {
+            execute(&db, sql).await.expect(sql);
+        }
+        (database, db)
+    }
+
+    #[tokio::test]
+    async fn second_active_router_rejected() {
+        let (_database, db) = seeded().await;
+
+        execute(&db, "UPDATE plugin_installs SET active_version_id = 1 WHERE id = 1").await.expect("first active router");
+        let second = execute(&db, "UPDATE plugin_installs SET active_version_id = 1 WHERE id = 2").await;
+
+        assert!(second.is_err(), "the database accepted a second active router install");
+        db.close().await.expect("close the connection");
+    }
+
+    #[tokio::test]
+    async fn row_naming_other_tenants_install_rejected() {
+        let (_database, db) = seeded().await;
+
+        let own = execute(&db, "INSERT INTO plugin_kv (install_id, tenant_id, key, value) VALUES (1, 1, 'k', BLOB)").await;
+        let foreign = execute(&db, "INSERT INTO plugin_kv (install_id, tenant_id, key, value) VALUES (1, 2, 'k2', BLOB)").await;
+
+        assert!(own.is_ok(), "{own:?}");
+        assert!(foreign.is_err(), "the database accepted tenant 2's row for tenant 1's install");
+        db.close().await.expect("close the connection");
+    }
+}

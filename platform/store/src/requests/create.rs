@@ -30,6 +30,17 @@ enum Inserted {
 }
 
 impl TenantStore {
+    /// Takes the tenant's next public request id in its own transaction, so
+    /// that routing can name the request in plugin call records before the
+    /// request is stored with that id. An id that is never stored leaves a
+    /// gap in the tenant's numbering.
+    pub async fn reserve_public_id(&self) -> Result<String, StoreError> {
+        let txn = begin_write(&self.db).await?;
+        let public_id = next_public_id(&txn, self.tenant).await?;
+        txn.commit().await?;
+        Ok(public_id)
+    }
+
     /// Inserts a request with its photos, history and integration outbox
     /// jobs in one transaction.
     ///
