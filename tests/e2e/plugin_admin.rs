@@ -34,8 +34,8 @@ async fn upload(server: &TestServer, slug: &str, key: &str, name: &str, wasm: Ve
     (status, parse_reply(status, &text))
 }
 
-/// A tree down that blocks the road: Haverhill's router sends it to the
-/// on-call DPW Highway crew, while its service's default department is DPW Parks.
+/// Returns a tree down that blocks the road. Haverhill's router sends it to
+/// the on-call DPW Highway crew, while its service's default department is DPW Parks.
 fn tree_blocking_road() -> Value {
     json!({
         "service_code": "tree-down",
@@ -46,7 +46,7 @@ fn tree_blocking_road() -> Value {
     })
 }
 
-/// Graffiti, which no Haverhill rule covers, so every router sends it to DPW Parks.
+/// Returns graffiti, which no Haverhill rule covers, so every router sends it to DPW Parks.
 fn graffiti() -> Value {
     json!({
         "service_code": "graffiti",

@@ -403,3 +403,15 @@ pub fn capture_logs() -> CapturedLogs {
         buffer: Arc::clone(buffer),
     }
 }
+
+impl TestServer {
+    /// Returns the folder of this server's platform key, so that a
+    /// `civic311` command run on the same database with
+    /// `CIVIC311_DATA_DIR` set to it seals and opens secrets with the same key.
+    pub fn platform_data_dir(&self) -> PathBuf {
+        match &self._data_dir {
+            Some(folder) => folder.path().to_path_buf(),
+            None => app::default_data_dir(self.database_url()),
+        }
+    }
+}
