@@ -323,8 +323,10 @@ pub async fn serve_with(
     tracing::info!(bind = %address, backend = ?backend, tenants = ?slugs, "civic311 server started");
 
     let worker = IntegrationWorker::spawn(state.clone(), worker);
+    let manager = Arc::clone(&state.manager);
     let result = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
     worker.shutdown().await;
+    manager.flush().await;
 
     match &result {
         Ok(()) => tracing::info!(bind = %address, "civic311 server stopped"),

@@ -3,7 +3,6 @@
 //! the SLA due time, and the history entries written with the request.
 
 mod fingerprint;
-pub mod interim;
 mod routing;
 mod validate;
 
@@ -122,8 +121,14 @@ pub async fn submit_with(
         }
     }
 
+    // A tenant with a router install gets the request's id before routing,
+    // so call records, plugin logs and shadow results name the request.
+    let public_id = match state.manager.registry().router(tenant.id) {
+        Some(_) => Some(tenant.store.reserve_public_id().await.map_err(from_store)?),
+        None => None,
+    };
     let input = route_input(tenant, service, &draft, received);
-    let outcome = routing::route_at(state, tenant, input, received, None).await;
+    let outcome = routing::route_at(state, tenant, input, received, public_id.as_deref()).await;
     let expected_at = tenant.calendar.due(received, outcome.sla);
 
     let mut history = vec![created_event(&draft, channel, received, options.locale)];
@@ -154,14 +159,14 @@ pub async fn submit_with(
         status_notes: None,
         with_token: service.service_type == ServiceType::Batch,
         source_id: None,
-        public_id: None,
+        public_id,
         call_id: draft.call_id,
         idempotency_key: draft.idempotency_key,
         idempotency_client: client,
         payload_fingerprint,
         photos: draft.photos,
         history,
-        integration_installs: interim::integration_installs(&state.manager, tenant.id),
+        integration_installs: state.manager.integration_installs(tenant.id),
     };
 
     let stored = tenant.store.create_request(new).await.map_err(from_store)?;

@@ -8,11 +8,10 @@ use civic311_domain::manifest::ServiceSpec;
 use civic311_domain::routing::{DepartmentRef, RouteDecision, RouteInput};
 use civic311_domain::sla::Sla;
 use civic311_domain::{Channel, Locale, Priority};
-use civic311_plugin_manager::VersionRef;
+use civic311_plugin_manager::{RouteOutcome, VersionRef};
 use civic311_store::{HistoryKind, NewHistoryEvent, ServiceRequest, Visibility};
 use serde_json::json;
 
-use super::interim::{self, RouteOutcome};
 use super::{RequestDraft, RoutingOutcome};
 use crate::app::AppState;
 use crate::tenants::TenantContext;
@@ -118,14 +117,12 @@ pub(super) async fn route_at(
         .service(&input.service_code)
         .and_then(|service| service.sla.to_sla());
 
-    let _ = request_id;
-    match interim::route(&state.manager, tenant.id, &input).await {
+    match state.manager.route(tenant.id, &input, request_id).await {
         RouteOutcome::NoRouter => without_plugin(tenant, &input, service_sla, at),
         RouteOutcome::Decided { plugin, decision } => match check_department(&plugin, &input, &decision) {
             Ok(()) => routed(tenant, &plugin, &input, decision, service_sla, at),
-            Err(failure) => {
-                fallback(tenant, &plugin, &input, failure, service_sla, at)
-            }
+            // The manager has already counted this decision as a plugin fault for the breaker.
+            Err(failure) => fallback(tenant, &plugin, &input, failure, service_sla, at),
         },
         RouteOutcome::Failed { plugin, kind, blame, message } => {
             let failure = RoutingFailure { kind, blame, message };

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use civic311_domain::plugin::SyncedRecord;
-use crate::intake::interim::{self, SyncOutcome};
+use civic311_plugin_manager::SyncOutcome;
 use civic311_store::{IntegrationJob, PluginInstall, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -154,7 +154,7 @@ async fn sync(state: &AppState, tenant: &TenantContext, job: &IntegrationJob) ->
     };
 
     let input = integration_request(tenant, &request, install.config.clone());
-    let outcome = interim::sync_request(&state.manager, tenant.id, job.install, input, &job.request_id).await;
+    let outcome = state.manager.sync_request(tenant.id, job.install, input, &job.request_id).await;
 
     Ok(match outcome {
         SyncOutcome::Synced(records) => JobResult::Synced { install, records },
