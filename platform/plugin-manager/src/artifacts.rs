@@ -74,7 +74,8 @@ impl ArtifactLoader {
 
         let wasm = tenant.plugin_wasm(version.id).await?;
         check_digest(version, &wasm)?;
-        let artifact = self.compile_and_store(&version.digest, wasm).await?;
+        let replace = origin == ArtifactOrigin::Recompiled;
+        let artifact = self.compile_and_store(&version.digest, wasm, replace).await?;
         let plugin = self.load_precompiled(version, artifact).await?;
         Ok((plugin, origin))
     }
@@ -82,13 +83,15 @@ impl ArtifactLoader {
     /// Precompiles `wasm`, whose SHA-256 is `digest`, and stores the signed
     /// artifact under its key. Returns the artifact bytes.
     ///
-    /// NOTE: a key already stored keeps its first row, so a tampered row
-    /// stays in place and every load of that version recompiles until an
-    /// operator deletes the row.
+    /// With `replace` the new artifact overwrites the row under its key,
+    /// which heals a row that failed its MAC check or its load. Without it a
+    /// row stored meanwhile by another node is kept, because both nodes
+    /// compiled the same bytes with compatible engines.
     pub async fn compile_and_store(
         &self,
         digest: &str,
         wasm: Vec<u8>,
+        replace: bool,
     ) -> Result<Vec<u8>, ManagerError> {
         let host = Arc::clone(&self.host);
         let artifact = run_blocking(move || host.precompile(&wasm)).await?;
@@ -96,15 +99,18 @@ impl ArtifactLoader {
         let engine_hash = self.host.compatibility_hash();
         let key = artifact_key(digest, &engine_hash);
         let mac = self.vault.sign_artifact(&key, &artifact);
-        self.store
-            .insert_artifact(NewArtifact {
-                key,
-                digest: digest.to_string(),
-                engine_hash,
-                artifact: artifact.clone(),
-                mac,
-            })
-            .await?;
+        let row = NewArtifact {
+            key,
+            digest: digest.to_string(),
+            engine_hash,
+            artifact: artifact.clone(),
+            mac,
+        };
+        if replace {
+            self.store.replace_artifact(row).await?;
+        } else {
+            self.store.insert_artifact(row).await?;
+        }
         Ok(artifact)
     }
 

@@ -156,7 +156,7 @@ impl PluginManager {
     async fn store_artifact(&self, version: &PluginVersion, wasm: Vec<u8>) {
         if let Err(error) = self
             .artifacts
-            .compile_and_store(&version.digest, wasm)
+            .compile_and_store(&version.digest, wasm, false)
             .await
         {
             tracing::error!(plugin.name = %version.name, plugin.version = version.version, %error, "failed to precompile the uploaded version; activation compiles it instead");

@@ -109,13 +109,19 @@ async fn tampered_mac_forces_recompile() {
     let stored = fixture.store.artifact(&key).await.unwrap().unwrap();
     overwrite_artifact_column(&fixture, "mac", &key, flip_middle_byte(stored.mac)).await;
 
+    let origin = fixture
+        .manager
+        .check_artifact(fixture.tenant_a, Hook::Router, "city-router", 1)
+        .await
+        .unwrap();
     let second = fixture.second_manager().await;
-    let origin = second
+    let healed = second
         .check_artifact(fixture.tenant_a, Hook::Router, "city-router", 1)
         .await
         .unwrap();
 
     assert_eq!(origin, ArtifactOrigin::Recompiled);
+    assert_eq!(healed, ArtifactOrigin::Stored);
     let router = second
         .registry()
         .router(fixture.tenant_a)
@@ -151,13 +157,19 @@ async fn tampered_artifact_is_not_loaded() {
     )
     .await;
 
+    let origin = fixture
+        .manager
+        .check_artifact(fixture.tenant_a, Hook::Router, "city-router", 1)
+        .await
+        .unwrap();
     let second = fixture.second_manager().await;
-    let origin = second
+    let healed = second
         .check_artifact(fixture.tenant_a, Hook::Router, "city-router", 1)
         .await
         .unwrap();
 
     assert_eq!(origin, ArtifactOrigin::Recompiled);
+    assert_eq!(healed, ArtifactOrigin::Stored);
     let router = second
         .registry()
         .router(fixture.tenant_a)
