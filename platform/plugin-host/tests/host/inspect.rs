@@ -200,3 +200,26 @@ fn inspect_then_load_reuses_compilation() {
     assert_eq!(plugin.hook(), Hook::Integration);
     assert_eq!(plugin.capabilities(), inspection.capabilities.as_slice());
 }
+
+/// A capability import whose functions do not match the WIT interface fails
+/// to link, so the upload is rejected before any call.
+#[test]
+fn inspect_rejects_mistyped_capability_import() {
+    let component = wat::parse_str(
+        r#"(component
+            (import "civic311:plugins/log@0.1.0" (instance $log
+                (export "write" (func (param "n" u32)))))
+            (core module $m (func (export "route")))
+            (core instance $i (instantiate $m))
+            (func $route (canon lift (core func $i "route")))
+            (export "route" (func $route)))"#,
+    )
+    .unwrap();
+
+    let error = host().inspect("mistyped", &component).unwrap_err();
+
+    let PluginError::WrongWorld { message, .. } = &error else {
+        panic!("expected WrongWorld, got {error}")
+    };
+    assert!(message.contains("civic311:plugins/log@0.1.0"), "{message}");
+}
