@@ -4,6 +4,11 @@
 //!
 //! The host calls these methods on the plugin's blocking thread, so the
 //! async store and HTTP client run on a captured Tokio runtime handle.
+//!
+//! A plugin could copy a secret it read into a log line, a decision or an
+//! error message. [`InstallCapabilities`] remembers the secrets read in its
+//! call and replaces them in that text with [`REDACTED`]. NOTE: a plugin
+//! that encodes the value, such as in base64, still gets it through.
 //! [`ReadOnlyCapabilities`] serves shadow calls: it reads the install's KV
 //! but discards writes, and gives no secrets, HTTP or logs.
 
@@ -12,14 +17,23 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
+use civic311_domain::plugin::SyncFailure;
 use civic311_plugin_host::{
-    CapabilityProvider, HttpFailure, HttpRequest, HttpResponse, LogLevel, MAX_HTTP_RESPONSE_BYTES, host_allowed,
+    CapabilityProvider, HttpFailure, HttpRequest, HttpResponse, LogLevel, MAX_HTTP_RESPONSE_BYTES, PluginError,
+    host_allowed,
 };
 use civic311_store::{InstallId, NewPluginLogLine, PluginLogLevel, TenantId, TenantStore};
 use tokio::runtime::Handle;
 
 use crate::runtime::recorder::Recorder;
 use crate::vault::Vault;
+
+/// Text that replaces a secret's value in a plugin's output.
+pub const REDACTED: &str = "[redacted secret]";
+
+/// Shortest secret value that is scrubbed from plugin output: replacing a
+/// value of one to three bytes would mangle ordinary text.
+const MIN_SCRUBBED_BYTES: usize = 4;
 
 /// Builds the HTTP client that every install's calls share: no redirects,
 /// so a plugin cannot leave its allow-list through a `Location` header, and
@@ -51,6 +65,8 @@ pub struct InstallCapabilities {
     /// The install's allow-list, checked again here in case a caller skips the host's check.
     http_hosts: Vec<String>,
     handle: Handle,
+    /// Values of the secrets this call read, to scrub from its output.
+    read_secrets: Mutex<Vec<String>>,
 }
 
 impl InstallCapabilities {
@@ -64,8 +80,62 @@ impl InstallCapabilities {
         http: reqwest::Client,
         http_hosts: Vec<String>,
     ) -> InstallCapabilities {
-        InstallCapabilities { scope, store, vault, recorder, http, http_hosts, handle: Handle::current() }
+        InstallCapabilities {
+            scope,
+            store,
+            vault,
+            recorder,
+            http,
+            http_hosts,
+            handle: Handle::current(),
+            read_secrets: Mutex::new(Vec::new()),
+        }
     }
+
+    /// Returns `text` with each secret value this call read replaced by [`REDACTED`].
+    pub fn scrub(&self, text: &str) -> String {
+        let secrets = self.read_secrets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        scrub_secrets(text, &secrets)
+    }
+
+    /// Returns `error` with secret values scrubbed from the messages that
+    /// the plugin wrote or caused.
+    pub fn scrub_error(&self, error: PluginError) -> PluginError {
+        match error {
+            PluginError::Trap { plugin, message } => PluginError::Trap { plugin, message: self.scrub(&message) },
+            PluginError::Rejected { plugin, kind, message } => PluginError::Rejected { plugin, kind, message: self.scrub(&message) },
+            PluginError::InvalidOutput { plugin, message } => PluginError::InvalidOutput { plugin, message: self.scrub(&message) },
+            PluginError::SyncFailed { plugin, failure } => {
+                let failure = match failure {
+                    SyncFailure::Retry(message) => SyncFailure::Retry(self.scrub(&message)),
+                    SyncFailure::Rejected(message) => SyncFailure::Rejected(self.scrub(&message)),
+                };
+                PluginError::SyncFailed { plugin, failure }
+            }
+            other => other,
+        }
+    }
+
+    fn remember_secret(&self, value: &str) {
+        let mut secrets = self.read_secrets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        secrets.push(value.to_string());
+    }
+}
+
+/// Replaces each value of `secrets` of at least [`MIN_SCRUBBED_BYTES`] in
+/// `text` with [`REDACTED`], the longest first, so that a secret containing
+/// another is replaced whole.
+fn scrub_secrets(text: &str, secrets: &[String]) -> String {
+    let mut ordered: Vec<&String> = secrets.iter().filter(|secret| secret.len() >= MIN_SCRUBBED_BYTES).collect();
+    ordered.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+
+    let mut scrubbed = text.to_string();
+    for secret in ordered {
+        if scrubbed.contains(secret.as_str()) {
+            scrubbed = scrubbed.replace(secret.as_str(), REDACTED);
+        }
+    }
+    scrubbed
 }
 
 impl CapabilityProvider for InstallCapabilities {
@@ -75,7 +145,7 @@ impl CapabilityProvider for InstallCapabilities {
             version: self.scope.version,
             request_id: self.scope.request_id.clone(),
             level: store_level(level),
-            message: message.to_string(),
+            message: self.scrub(message),
             at: Utc::now(),
         };
         self.recorder.log(self.scope.tenant, line);
@@ -110,7 +180,10 @@ impl CapabilityProvider for InstallCapabilities {
         };
 
         match self.vault.open(self.scope.tenant, self.scope.install, name, &sealed) {
-            Ok(value) => Some(value),
+            Ok(value) => {
+                self.remember_secret(&value);
+                Some(value)
+            }
             Err(error) => {
                 tracing::error!(tenant.id = self.scope.tenant.0, install.id = self.scope.install.0, secret.name = name, %error, "failed to decrypt a plugin secret");
                 None
@@ -267,6 +340,15 @@ mod tests {
 
     fn allow(entries: &[&str]) -> Vec<String> {
         entries.iter().map(|entry| entry.to_string()).collect()
+    }
+
+    #[test]
+    fn scrub_replaces_secret_values() {
+        let secrets = vec!["abcd".to_string(), "xyzabcd1".to_string(), "ab".to_string()];
+
+        assert_eq!(scrub_secrets("key xyzabcd1 and abcd", &secrets), "key [redacted secret] and [redacted secret]");
+        assert_eq!(scrub_secrets("short ab stays", &secrets), "short ab stays");
+        assert_eq!(scrub_secrets("nothing here", &[]), "nothing here");
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod breaker_admin;
 pub mod capabilities;
 pub mod recorder;
 pub mod route;
+mod shadows;
 pub mod sync;
 
 use civic311_domain::plugin::Hook;
@@ -32,6 +33,7 @@ pub(crate) struct Runtime {
     pub(crate) recorder: Recorder,
     pub(crate) http: reqwest::Client,
     pub(crate) cluster: Cluster,
+    pub(crate) shadows: shadows::ShadowSlots,
 }
 
 impl Runtime {
@@ -42,7 +44,12 @@ impl Runtime {
         config: &ManagerConfig,
     ) -> Result<Runtime, ManagerError> {
         let cluster = Cluster::start(config.redis_url.as_deref(), &config.node_id, store.clone(), registry.clone()).await?;
-        Ok(Runtime { recorder: Recorder::start(store.clone()), http: capabilities::http_client(), cluster })
+        Ok(Runtime {
+            recorder: Recorder::start(store.clone()),
+            http: capabilities::http_client(),
+            cluster,
+            shadows: shadows::ShadowSlots::default(),
+        })
     }
 }
 

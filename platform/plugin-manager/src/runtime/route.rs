@@ -14,7 +14,8 @@ use crate::dry_run::DecisionOrError;
 use crate::manager::PluginManager;
 use crate::registry::{ActiveInstall, VersionRef};
 use crate::runtime::breaker::{Admission, CallVerdict, Permit};
-use crate::runtime::capabilities::{CallScope, ReadOnlyCapabilities};
+use crate::runtime::capabilities::{CallScope, InstallCapabilities, ReadOnlyCapabilities};
+use crate::runtime::shadows::ShadowClaim;
 
 /// Result of routing one request through the tenant's router install.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,32 +55,41 @@ impl PluginManager {
         self.judge(&active, permit, &verdict).await;
 
         if let (Some(_), Some(request_id)) = (&active.shadow, request_id) {
-            self.spawn_shadow(Arc::clone(&active), input.clone(), request_id.to_string(), outcome_of(&report.result));
+            match self.runtime.shadows.claim(active.install.id) {
+                Some(claim) => self.spawn_shadow(claim, Arc::clone(&active), input.clone(), request_id.to_string(), outcome_of(&report.result)),
+                None => tracing::debug!(tenant.id = tenant.0, install.id = active.install.id.0, "shadow candidate still busy; this request is not shadowed"),
+            }
         }
 
         into_outcome(&active, report.result)
     }
 
     async fn call_router(&self, active: &Arc<ActiveInstall>, input: &RouteInput, request_id: Option<&str>) -> CallReport<RouteDecision> {
-        let context = self.call_context(active, request_id);
+        let (context, capabilities) = self.call_context(active, request_id);
         let host = Arc::clone(&self.host);
         let call_active = Arc::clone(active);
         let call_input = input.clone();
 
         let joined = tokio::task::spawn_blocking(move || host.route_with(&call_active.plugin, &call_input, &context)).await;
-        joined.unwrap_or_else(|error| host_panic(active, error))
+        let mut report = joined.unwrap_or_else(|error| host_panic(active, error));
+        report.result = match report.result {
+            Ok(decision) => Ok(scrub_decision(decision, &capabilities)),
+            Err(error) => Err(capabilities.scrub_error(error)),
+        };
+        report
     }
 
     /// Runs the shadow candidate on the same input with read-only
     /// capabilities, and records its call and its comparison with the
     /// active version's outcome. Nothing it returns takes effect.
-    fn spawn_shadow(&self, active: Arc<ActiveInstall>, input: RouteInput, request_id: String, active_outcome: DecisionOrError) {
+    fn spawn_shadow(&self, claim: ShadowClaim, active: Arc<ActiveInstall>, input: RouteInput, request_id: String, active_outcome: DecisionOrError) {
         let host = Arc::clone(&self.host);
         let store = self.store.clone();
         let recorder = self.runtime.recorder.clone();
         let tenant = active.tenant();
 
         tokio::spawn(async move {
+            let _claim = claim;
             let Some((candidate, plugin)) = active.shadow.clone() else {
                 return;
             };
@@ -150,6 +160,14 @@ fn into_outcome(active: &ActiveInstall, result: Result<RouteDecision, PluginErro
     }
 }
 
+/// Scrubs the secrets the call read from the decision's free-text fields.
+fn scrub_decision(mut decision: RouteDecision, capabilities: &InstallCapabilities) -> RouteDecision {
+    decision.reason = decision.reason.map(|reason| capabilities.scrub(&reason));
+    decision.queue = decision.queue.map(|queue| capabilities.scrub(&queue));
+    decision.assignee = decision.assignee.map(|assignee| capabilities.scrub(&assignee));
+    decision
+}
+
 fn outcome_of(result: &Result<RouteDecision, PluginError>) -> DecisionOrError {
     match result {
         Ok(decision) => DecisionOrError::Decision { decision: decision.clone() },
@@ -200,23 +218,29 @@ pub(crate) fn host_panic<T>(active: &ActiveInstall, error: tokio::task::JoinErro
 
 impl PluginManager {
     /// Builds the context of one call of the install: its limits, grants and
-    /// capabilities.
-    pub(crate) fn call_context(&self, active: &ActiveInstall, request_id: Option<&str>) -> CallContext {
+    /// capabilities. The capabilities come back on their own too, to scrub
+    /// the secrets the call read from its output.
+    pub(crate) fn call_context(&self, active: &ActiveInstall, request_id: Option<&str>) -> (CallContext, Arc<InstallCapabilities>) {
         let scope = CallScope {
             tenant: active.tenant(),
             install: active.install.id,
             version: active.version.version,
             request_id: request_id.map(str::to_string),
         };
-        let capabilities = crate::runtime::capabilities::InstallCapabilities::new(
+        let capabilities = Arc::new(InstallCapabilities::new(
             scope,
             self.store.scoped(active.tenant()),
             Arc::clone(&self.vault),
             self.runtime.recorder.clone(),
             self.runtime.http.clone(),
             active.install.grants.http_hosts.clone(),
-        );
-        CallContext { limits: active.limits.clone(), grants: active.install.grants.clone(), capabilities: Arc::new(capabilities) }
+        ));
+        let context = CallContext {
+            limits: active.limits.clone(),
+            grants: active.install.grants.clone(),
+            capabilities: Arc::clone(&capabilities) as Arc<dyn civic311_plugin_host::CapabilityProvider>,
+        };
+        (context, capabilities)
     }
 
     /// Queues the call record and one call of usage. A call that failed

@@ -11,6 +11,7 @@ use civic311_store::{InstallId, TenantId, UsageDelta};
 
 use crate::manager::PluginManager;
 use crate::runtime::breaker::{Admission, CallVerdict};
+use crate::runtime::capabilities::InstallCapabilities;
 use crate::runtime::route::host_panic;
 
 /// Result of one integration call.
@@ -55,11 +56,15 @@ impl PluginManager {
             }
         };
 
-        let context = self.call_context(&active, Some(request_id));
+        let (context, capabilities) = self.call_context(&active, Some(request_id));
         let host = Arc::clone(&self.host);
         let call_active = Arc::clone(&active);
         let joined = tokio::task::spawn_blocking(move || host.sync_request(&call_active.plugin, &request, &context)).await;
-        let report: CallReport<Vec<SyncedRecord>> = joined.unwrap_or_else(|error| host_panic(&active, error));
+        let mut report: CallReport<Vec<SyncedRecord>> = joined.unwrap_or_else(|error| host_panic(&active, error));
+        report.result = match report.result {
+            Ok(records) => Ok(records.into_iter().map(|record| scrub_record(record, &capabilities)).collect()),
+            Err(error) => Err(capabilities.scrub_error(error)),
+        };
 
         let verdict = sync_verdict(&report.result);
         self.record_call(&active, Some(request_id), &report, &verdict, false);
@@ -73,6 +78,12 @@ impl PluginManager {
         }
         into_outcome(tenant, install, report.result)
     }
+}
+
+fn scrub_record(mut record: SyncedRecord, capabilities: &InstallCapabilities) -> SyncedRecord {
+    record.remote_id = capabilities.scrub(&record.remote_id);
+    record.remote_status = record.remote_status.map(|status| capabilities.scrub(&status));
+    record
 }
 
 /// Classifies an integration result for the breaker. The plugin's own
