@@ -9,8 +9,8 @@
 //! error message. [`InstallCapabilities`] remembers the secrets read in its
 //! call and replaces them in that text with [`REDACTED`]. NOTE: a plugin
 //! that encodes the value, such as in base64, still gets it through.
-//! [`ReadOnlyCapabilities`] serves shadow calls: it reads the install's KV
-//! but discards writes, and gives no secrets, HTTP or logs.
+//! [`ReadOnlyCapabilities`] serves shadow calls and dry runs: it reads the
+//! install's KV but discards writes, and gives no secrets, HTTP or logs.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -281,9 +281,9 @@ fn store_level(level: LogLevel) -> PluginLogLevel {
     }
 }
 
-/// Capabilities of a shadow call or a dry run, which must change nothing: KV reads see
-/// the install's stored values and this call's own writes, which are then
-/// discarded. Secrets, HTTP and logs are denied.
+/// Capabilities of a shadow call or a dry run, which must change nothing.
+/// KV reads see the install's stored values and this call's own writes,
+/// which are then discarded. Secrets, HTTP and logs are denied.
 pub struct ReadOnlyCapabilities {
     store: TenantStore,
     install: InstallId,
