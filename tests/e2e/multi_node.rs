@@ -250,6 +250,17 @@ async fn activation_on_one_node_reaches_the_other() {
         )
     });
     println!("activation on node A reached node B after {delay:?} ({attempts} requests)");
+    assert_reloaded_from_node_a(&node_b);
+}
+
+/// Checks that node B reloaded on an event that node A published through
+/// Redis, not only on its periodic reconcile pass over the database.
+fn assert_reloaded_from_node_a(node_b: &Node) {
+    let log = node_b.log_text();
+    let reload = log
+        .lines()
+        .find(|line| line.contains("reloading a plugin install changed on another node") && line.contains("node-a"));
+    assert!(reload.is_some(), "node B logged no reload on node A's event:\n{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -297,4 +308,5 @@ async fn tripped_breaker_reaches_the_other_node() {
         )
     });
     println!("breaker opened on node A reached node B after {delay:?} ({failures_on_b} calls failed on node B first)");
+    assert_reloaded_from_node_a(&node_b);
 }
