@@ -144,21 +144,19 @@ impl Publisher {
 }
 
 /// Subscribes to [`CHANNEL`] and reloads each install another process
-/// changed, reconnecting with exponential backoff. After a reconnect it
-/// reconciles at once, because events published meanwhile were lost.
+/// changed, reconnecting with exponential backoff. After each subscribe it
+/// reconciles at once, because events published before it were lost: those
+/// since the start loaded every install, or since the connection broke.
 async fn subscribe_loop(client: redis::Client, origin: String, store: Store, registry: Arc<InstallRegistry>) {
     let mut backoff = MIN_BACKOFF;
-    let mut reconnecting = false;
 
     loop {
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => match pubsub.subscribe(CHANNEL).await {
                 Ok(()) => {
                     backoff = MIN_BACKOFF;
-                    if reconnecting {
-                        tracing::info!("resubscribed to plugin changes in Redis");
-                        reconcile(&store, &registry, &mut HashMap::new()).await;
-                    }
+                    tracing::info!("subscribed to plugin changes in Redis");
+                    reconcile(&store, &registry, &mut HashMap::new()).await;
                     let mut messages = pubsub.on_message();
                     while let Some(message) = messages.next().await {
                         handle_message(&message, &origin, &registry).await;
@@ -170,7 +168,6 @@ async fn subscribe_loop(client: redis::Client, origin: String, store: Store, reg
             Err(error) => tracing::warn!(%error, retry_in = ?backoff, "cannot connect to Redis for plugin changes; retrying"),
         }
 
-        reconnecting = true;
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }

@@ -38,6 +38,9 @@ const MIN_SCRUBBED_BYTES: usize = 4;
 /// Builds the HTTP client that every install's calls share: no redirects,
 /// so a plugin cannot leave its allow-list through a `Location` header, and
 /// no proxy from the environment.
+///
+/// NOTE: the workspace builds reqwest without a TLS backend, so an `https`
+/// URL fails with `HttpFailure::Failed` until a TLS feature is enabled.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
