@@ -141,7 +141,7 @@ impl http::Host for CallState {
             return Ok(Err(error));
         }
 
-        let timeout = state.deadline.saturating_duration_since(Instant::now());
+        let timeout = http_timeout(state.deadline.saturating_duration_since(Instant::now()));
         if timeout.is_zero() {
             return Ok(Err(http::HttpError::Timeout));
         }
@@ -202,5 +202,26 @@ fn method_name(method: http::Method) -> &'static str {
         http::Method::Put => "PUT",
         http::Method::Patch => "PATCH",
         http::Method::Delete => "DELETE",
+    }
+}
+
+/// Returns the timeout of one outbound request: the call's remaining wall
+/// time less a margin of a fifth of it, at most 200 ms. Without the margin
+/// a hanging back end would use up the whole call, and the plugin could not
+/// return its own retryable error before the deadline stopped it.
+fn http_timeout(remaining: Duration) -> Duration {
+    let margin = (remaining / 5).min(Duration::from_millis(200));
+    remaining.saturating_sub(margin)
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+
+    #[test]
+    fn http_timeout_keeps_a_margin() {
+        assert_eq!(http_timeout(Duration::from_secs(10)), Duration::from_millis(9_800));
+        assert_eq!(http_timeout(Duration::from_millis(500)), Duration::from_millis(400));
+        assert_eq!(http_timeout(Duration::ZERO), Duration::ZERO);
     }
 }

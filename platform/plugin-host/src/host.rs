@@ -40,6 +40,9 @@ pub struct LoadedPlugin {
 /// Compiled state shared by every plugin loaded from the same bytes.
 struct Compiled {
     digest: String,
+    /// The compiled component, kept so that [`PluginHost::precompile`] of
+    /// bytes already inspected serializes it instead of compiling again.
+    component: Component,
     hook: Hook,
     imports: Imports,
     entry: Entry,
@@ -147,14 +150,21 @@ impl PluginHost {
     /// Compiles `wasm` to this engine's precompiled form, for
     /// [`PluginHost::load_precompiled`] on any node with the same
     /// [`PluginHost::compatibility_hash`].
+    /// Bytes that [`PluginHost::inspect`] or [`PluginHost::load`] compiled
+    /// before are serialized from the cache, so an upload compiles once.
     pub fn precompile(&self, wasm: &[u8]) -> Result<Vec<u8>, PluginError> {
+        let invalid = |error: wasmtime::Error| PluginError::InvalidComponent {
+            plugin: "upload".to_string(),
+            message: format!("{error:#}"),
+        };
+
+        let digest = hex::encode(Sha256::digest(wasm));
+        if let Some(compiled) = self.cached(&digest) {
+            return compiled.component.serialize().map_err(invalid);
+        }
+
         check_component_header("upload", wasm)?;
-        self.engine
-            .precompile_component(wasm)
-            .map_err(|error| PluginError::InvalidComponent {
-                plugin: "upload".to_string(),
-                message: format!("{error:#}"),
-            })
+        self.engine.precompile_component(wasm).map_err(invalid)
     }
 
     /// Returns a hex hash of the engine's version and configuration. Artifacts
@@ -382,6 +392,7 @@ impl PluginHost {
         self.check_instantiates(name, &entry)?;
         Ok(Compiled {
             digest,
+            component: component.clone(),
             hook,
             imports,
             entry,
