@@ -8,6 +8,7 @@ mod breaker;
 mod capabilities;
 mod cluster;
 mod cost_share;
+mod isolation;
 mod records;
 mod sync;
 
