@@ -371,6 +371,7 @@ async fn breaker_trips_and_admin_reset_recovers() {
     assert_eq!(tripped["breaker"]["open"], true, "{tripped}");
     assert!(tripped["breaker"]["reason"].as_str().expect("reason").contains("trap"), "{tripped}");
     assert!(tripped["breaker"]["opened_at"].is_string(), "{tripped}");
+    assert_eq!(tripped["breaker"]["live"]["state"], "open", "{tripped}");
 
     let (status, skipped) = server.staff_post("fault-trap", &staff, "/requests", &graffiti()).await;
     assert_eq!(status, 201, "{skipped}");
@@ -379,6 +380,7 @@ async fn breaker_trips_and_admin_reset_recovers() {
     let (status, reset) = send(&server, Method::POST, &format!("{install}/breaker/reset"), &key, None).await;
     assert_eq!(status, 200, "{reset}");
     assert_eq!(reset["breaker"]["open"], false, "{reset}");
+    assert_eq!(reset["breaker"]["live"]["state"], "closed", "{reset}");
 
     let (status, audit) = send(&server, Method::GET, "/api/v1/tenants/fault-trap/plugin-audit", &key, None).await;
     assert_eq!(status, 200, "{audit}");

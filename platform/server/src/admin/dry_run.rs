@@ -1,6 +1,6 @@
 //! Dry run of a candidate router version against stored service requests.
 //! The manager runs candidate and active version side by side with no side
-//! effects; this module picks the requests and rebuilds their route inputs.
+//! effects, and this module picks the requests and rebuilds their route inputs.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -9,13 +9,13 @@ use axum::Json;
 use civic311_domain::plugin::Hook;
 use civic311_domain::routing::RouteInput;
 use civic311_store::{RequestQuery, ServiceRequest};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::auth::{authorize_admin, parse_hook};
 use super::views::DryRunView;
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::intake::{route_input, RequestDraft};
+use crate::intake::route_input_for_stored;
 use crate::staff::parse_json;
 use crate::tenants::TenantContext;
 
@@ -53,34 +53,16 @@ impl DryRunSelection {
     }
 }
 
-/// A request that a dry run left out, with the reason.
-#[derive(Clone, Debug, Serialize)]
-pub struct SkippedRequest {
-    pub request_id: String,
-    pub reason: String,
-}
-
 /// Reads the selected requests of `tenant` and rebuilds each one's route
-/// input as intake built it when the request arrived. Requests whose
-/// service the manifest no longer lists are returned as skipped.
-pub async fn dry_run_inputs(
-    tenant: &TenantContext,
-    selection: &DryRunSelection,
-) -> Result<(Vec<(String, RouteInput)>, Vec<SkippedRequest>), ApiError> {
+/// input as if it arrived again at its original time.
+pub async fn dry_run_inputs(tenant: &TenantContext, selection: &DryRunSelection) -> Result<Vec<(String, RouteInput)>, ApiError> {
     let requests = select_requests(tenant, selection).await?;
 
-    let mut inputs = Vec::with_capacity(requests.len());
-    let mut skipped = Vec::new();
-    for request in requests {
-        match stored_route_input(tenant, &request) {
-            Some(input) => inputs.push((request.id, input)),
-            None => skipped.push(SkippedRequest {
-                reason: format!("service code '{}' is no longer in the tenant's services", request.service_code),
-                request_id: request.id,
-            }),
-        }
-    }
-    Ok((inputs, skipped))
+    let inputs = requests
+        .iter()
+        .map(|request| (request.id.clone(), route_input_for_stored(tenant, request)))
+        .collect();
+    Ok(inputs)
 }
 
 async fn select_requests(tenant: &TenantContext, selection: &DryRunSelection) -> Result<Vec<ServiceRequest>, ApiError> {
@@ -105,23 +87,6 @@ async fn select_requests(tenant: &TenantContext, selection: &DryRunSelection) ->
             Ok(requests)
         }
     }
-}
-
-/// Rebuilds the route input of a stored request at its `requested_at`, or
-/// `None` when the manifest no longer lists its service.
-fn stored_route_input(tenant: &TenantContext, request: &ServiceRequest) -> Option<RouteInput> {
-    let service = tenant.manifest.service(&request.service_code)?;
-    let draft = RequestDraft {
-        service_code: request.service_code.clone(),
-        description: Some(request.description.clone()),
-        lat: request.lat,
-        long: request.long,
-        address: request.address.clone(),
-        attributes: request.attributes.clone(),
-        channel: Some(request.channel),
-        ..RequestDraft::default()
-    };
-    Some(route_input(tenant, service, &draft, request.requested_at))
 }
 
 /// Body of `POST dry-run`.
@@ -152,7 +117,7 @@ pub async fn run(
     let body: DryRunBody = parse_json(&body)?;
     let selection = DryRunSelection::from_parts(body.last, body.request_ids)?;
 
-    let (inputs, skipped) = dry_run_inputs(&admin.tenant, &selection).await?;
+    let inputs = dry_run_inputs(&admin.tenant, &selection).await?;
     let report = state.manager.dry_run(admin.tenant.id, &name, body.version, inputs).await?;
-    Ok(Json(DryRunView::new(report, skipped)))
+    Ok(Json(DryRunView(report)))
 }

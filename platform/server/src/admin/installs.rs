@@ -160,8 +160,10 @@ pub(super) async fn find_install(state: &AppState, tenant: TenantId, hook: Hook,
 pub(super) async fn install_view(state: &AppState, tenant: TenantId, hook: Hook, name: &str) -> Result<InstallView, ApiError> {
     let install = find_install(state, tenant, hook, name).await?;
     let secrets = state.manager.secret_names(tenant, hook, name).await?;
+    let breaker = state.manager.breaker_state(tenant, hook, name).await?;
 
     let mut view = InstallView::new(&install, state.plugins.config());
     view.secrets = Some(secrets.into_iter().map(SecretNameView::from).collect());
+    view.breaker.live = breaker;
     Ok(view)
 }

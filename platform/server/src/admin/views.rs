@@ -6,11 +6,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use civic311_domain::plugin::{Capability, Grants, Hook, LimitOverrides};
 use civic311_plugin_host::{CallLimits, HostConfig};
-use civic311_plugin_manager::{DecisionOrError, DryRunReport};
+use civic311_plugin_manager::{BreakerState, DecisionOrError, DryRunReport};
 use civic311_store::{AuditEntry, PluginInstall, PluginLogLine, PluginVersion, SecretName, ShadowResult};
 use serde::Serialize;
-
-use super::dry_run::SkippedRequest;
 
 /// Who owns a plugin: the tenant itself or the platform catalogue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -58,7 +56,7 @@ impl From<&PluginVersion> for VersionView {
             hook: version.hook,
             world: version.world.clone(),
             digest: version.digest.clone(),
-            size_bytes: version.size_bytes as u64,
+            size_bytes: version.size_bytes,
             capabilities: version.capabilities.clone(),
             description: version.description.clone(),
             uploaded_by: version.uploaded_by.clone(),
@@ -121,12 +119,18 @@ impl InstallLimitsView {
     }
 }
 
-/// Circuit breaker state of an install as last stored.
+/// Circuit breaker state of an install: as last stored, which every node
+/// follows, and as this node's breaker sees it now.
 #[derive(Clone, Debug, Serialize)]
 pub struct BreakerView {
     pub open: bool,
     pub reason: Option<String>,
     pub opened_at: Option<DateTime<Utc>>,
+    /// `closed` with the failures in a row, `open`, or `half_open` once the
+    /// cool-down has passed. `None` when no version of the install is active;
+    /// filled by the detail route only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<BreakerState>,
 }
 
 /// Name of a stored secret; its value is never returned.
@@ -181,6 +185,7 @@ impl InstallView {
                 open: install.breaker.open,
                 reason: install.breaker.reason.clone(),
                 opened_at: install.breaker.opened_at,
+                live: None,
             },
             updated_at: install.updated_at,
         }
@@ -273,23 +278,16 @@ impl From<&ShadowResult> for ShadowResultView {
     }
 }
 
-/// A dry run's report, with the requests it left out.
+/// A dry run's report, serialized as the manager's report.
 #[derive(Clone, Debug, Serialize)]
-pub struct DryRunView {
-    #[serde(flatten)]
-    pub report: DryRunReport,
-    pub skipped: Vec<SkippedRequest>,
-}
+#[serde(transparent)]
+pub struct DryRunView(pub DryRunReport);
 
 impl DryRunView {
-    pub fn new(report: DryRunReport, skipped: Vec<SkippedRequest>) -> DryRunView {
-        DryRunView { report, skipped }
-    }
-
     /// Renders a table of request id, active and candidate decision, then
     /// the changed count, for a terminal.
     pub fn text_table(&self) -> String {
-        let report = &self.report;
+        let report = &self.0;
         let active = report
             .active
             .as_ref()
@@ -318,9 +316,6 @@ impl DryRunView {
         }
         for row in report.rows.iter().filter(|row| row.changed) {
             text.push_str(&format!("{}: {}\n", row.request_id, row.changes.join("; ")));
-        }
-        for skipped in &self.skipped {
-            text.push_str(&format!("skipped {}: {}\n", skipped.request_id, skipped.reason));
         }
         text.push_str(&format!("{} of {} decisions would change\n", report.changed_count, report.total));
         text

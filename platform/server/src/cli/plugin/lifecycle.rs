@@ -212,6 +212,8 @@ pub async fn show(state: &AppState, args: &InstallArgs) -> Result<(), CliError> 
         .await
         .map_err(CliError::failed)?;
 
+    // The breaker's live state is each server's own, so the command shows
+    // only the stored state.
     let mut view = InstallView::new(&install, state.plugins.config());
     view.secrets = Some(secrets.into_iter().map(Into::into).collect());
     print_json(&view)

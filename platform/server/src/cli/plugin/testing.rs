@@ -39,13 +39,13 @@ pub async fn dry_run(state: &AppState, args: DryRunArgs) -> Result<(), CliError>
     let tenant = tenant(state, &args.tenant)?;
     let selection = DryRunSelection::from_parts(args.last, args.requests).map_err(CliError::failed)?;
 
-    let (inputs, skipped) = dry_run_inputs(&tenant, &selection).await.map_err(CliError::failed)?;
+    let inputs = dry_run_inputs(&tenant, &selection).await.map_err(CliError::failed)?;
     let report = state
         .manager
         .dry_run(tenant.id, &args.name, args.version, inputs)
         .await
         .map_err(CliError::failed)?;
-    let view = DryRunView::new(report, skipped);
+    let view = DryRunView(report);
 
     match args.format {
         OutputFormat::Json => print_json(&view),
