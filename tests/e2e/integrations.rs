@@ -162,6 +162,8 @@ async fn pothole_files_one_work_order() {
     assert_eq!(entry["visibility"], "internal");
     assert_eq!(entry["summary"], format!("Work order {} created in {PLUGIN}", orders[0].id));
     assert_eq!(entry["detail"]["remote_id"], orders[0].id.as_str());
+    assert_eq!(sim.last_api_key().as_deref(), Some(sim.api_key()), "the plugin sent the install secret");
+    assert!(!stored.to_string().contains(sim.api_key()), "the request reply shows the Maintstar API key: {stored}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -271,6 +273,7 @@ async fn two_cities_share_the_catalogue_plugin() {
     assert_eq!(bradford_sim.last_api_key().as_deref(), Some("mst-bradford-5c2e91"), "Bradford's own secret is sent");
     assert_eq!(haverhill_sim.last_api_key().as_deref(), Some(haverhill_sim.api_key()));
 
+    server.state.manager.flush().await;
     let today = Utc::now().date_naive();
     let usage = server
         .state
@@ -283,6 +286,31 @@ async fn two_cities_share_the_catalogue_plugin() {
     let work_orders = |tenant| usage.iter().filter(|row| row.tenant == tenant).map(|row| row.work_orders).sum::<u64>();
     assert_eq!(work_orders(haverhill), 3, "{usage:?}");
     assert_eq!(work_orders(bradford), 1, "{usage:?}");
+    let calls = |tenant| usage.iter().filter(|row| row.tenant == tenant).map(|row| row.calls).sum::<u64>();
+    assert_eq!(calls(haverhill), 3, "one call per Haverhill request: {usage:?}");
+    assert_eq!(calls(bradford), 1, "one call for Bradford's request: {usage:?}");
+
+    // Public ids count per tenant, so both cities have a request with the
+    // same id. Each tenant's store lists only its own jobs and records.
+    for (slug, tenant, sim, count) in [("haverhill", haverhill, &haverhill_sim, 3), ("bradford", bradford, &bradford_sim, 1)] {
+        let store = &server.tenant(slug).store;
+        let install = store
+            .install(Hook::Integration, PLUGIN)
+            .await
+            .expect("installs are readable")
+            .unwrap_or_else(|| panic!("{slug} installed the plugin"));
+        let jobs = store.integration_jobs(None).await.expect("jobs are readable");
+        assert_eq!(jobs.len(), count, "{slug}: {jobs:?}");
+        for job in &jobs {
+            assert_eq!(job.tenant, tenant, "{slug} lists another tenant's job: {job:?}");
+            assert_eq!(job.install, install.id, "{slug}'s request ran another install: {job:?}");
+
+            let records = store.integration_records(&job.request_id).await.expect("records are readable");
+            assert_eq!(records.len(), 1, "{slug}: {records:?}");
+            let remote_ids: Vec<String> = sim.work_orders().into_iter().map(|order| order.id).collect();
+            assert!(remote_ids.contains(&records[0].remote_id), "{slug} lists a work order of another city: {records:?}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,6 @@
 //! Two `civic311 serve` processes on one database and one Redis: a router
 //! activation and a tripped circuit breaker on node A take effect on node B.
+//! A restarted node keeps an admin's activation over the manifest's router.
 //!
 //! The database is the test database (an SQLite file, or PostgreSQL when
 //! `TEST_DATABASE_URL` is set). Redis comes from `TEST_REDIS_URL`, by
@@ -204,30 +205,8 @@ async fn activation_on_one_node_reaches_the_other() {
     let before = submit(&client, &node_b, "haverhill", &key).await;
     assert_eq!(routed_version(&before), Some(1), "node B routes with the manifest's version 1: {before}");
 
-    let upload_url = format!("{}/api/v1/tenants/haverhill/plugins/haverhill-router/versions", node_a.base_url);
-    let response = client
-        .post(&upload_url)
-        .bearer_auth(&key)
-        .header("content-type", "application/wasm")
-        .body(plugin_wasm("fault-injector"))
-        .send()
-        .await
-        .expect("the upload reaches node A");
-    let status = response.status().as_u16();
-    let uploaded: Value = response.json().await.expect("the upload reply is JSON");
-    assert!(status == 200 || status == 201, "upload on node A failed with {status}: {uploaded}");
-
-    let activate_url = format!("{}/api/v1/tenants/haverhill/installs/router/haverhill-router/activate", node_a.base_url);
-    let response = client
-        .post(&activate_url)
-        .bearer_auth(&key)
-        .json(&json!({ "version": 2 }))
-        .send()
-        .await
-        .expect("the activation reaches node A");
-    let status = response.status().as_u16();
-    let activated: Value = response.json().await.expect("the activation reply is JSON");
-    assert_eq!(status, 200, "activation on node A failed: {activated}");
+    let version = upload_and_activate(&client, &node_a, "haverhill", &key, "haverhill-router", plugin_wasm("fault-injector")).await;
+    assert_eq!(version, 2);
     let activated_at = Instant::now();
 
     let mut observed = None;
@@ -309,4 +288,62 @@ async fn tripped_breaker_reaches_the_other_node() {
     });
     println!("breaker opened on node A reached node B after {delay:?} ({failures_on_b} calls failed on node B first)");
     assert_reloaded_from_node_a(&node_b);
+}
+
+/// Uploads `wasm` as a version of tenant `slug`'s router plugin `name` on
+/// `node` and activates it, returning the version number.
+async fn upload_and_activate(client: &reqwest::Client, node: &Node, slug: &str, key: &str, name: &str, wasm: Vec<u8>) -> i64 {
+    let upload_url = format!("{}/api/v1/tenants/{slug}/plugins/{name}/versions", node.base_url);
+    let response = client
+        .post(&upload_url)
+        .bearer_auth(key)
+        .header("content-type", "application/wasm")
+        .body(wasm)
+        .send()
+        .await
+        .expect("the upload reaches the node");
+    let status = response.status().as_u16();
+    let uploaded: Value = response.json().await.expect("the upload reply is JSON");
+    assert!(status == 200 || status == 201, "upload on {} failed with {status}: {uploaded}", node.name);
+    let version = uploaded["version"]["version"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("the upload reply names the version: {uploaded}"));
+
+    let activate_url = format!("{}/api/v1/tenants/{slug}/installs/router/{name}/activate", node.base_url);
+    let response = client
+        .post(&activate_url)
+        .bearer_auth(key)
+        .json(&json!({ "version": version }))
+        .send()
+        .await
+        .expect("the activation reaches the node");
+    let status = response.status().as_u16();
+    let activated: Value = response.json().await.expect("the activation reply is JSON");
+    assert_eq!(status, 200, "activation on {} failed: {activated}", node.name);
+    version
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_keeps_admin_activation() {
+    let database = TestDatabase::create().await;
+    let work = tempfile::tempdir().expect("create a temporary folder");
+    let tenants = work.path().join("tenants");
+    copy_tenant(&tenants_dir().join("haverhill"), &tenants);
+    let client = reqwest::Client::new();
+    let redis = redis_url();
+
+    let mut first = Node::spawn("node-a", &database.url, &redis, &tenants, work.path());
+    first.wait_healthy(&client).await;
+    let key = admin_key(&database, "haverhill").await;
+    let version = upload_and_activate(&client, &first, "haverhill", &key, "haverhill-router", plugin_wasm("fault-injector")).await;
+    assert_eq!(version, 2);
+    drop(first);
+
+    let mut restarted = Node::spawn("node-b", &database.url, &redis, &tenants, work.path());
+    restarted.wait_healthy(&client).await;
+    let stored = submit(&client, &restarted, "haverhill", &key).await;
+
+    assert_eq!(routed_version(&stored), Some(2), "the restart re-applied the manifest over the admin's version 2: {stored}");
+    let log = restarted.log_text();
+    assert!(log.contains("the active router stays in force over the manifest's router"), "{log}");
 }

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use civic311_domain::plugin::{Hook, IntegrationRequest, RecordKind, SyncFailure, SyncedRecord};
+use civic311_domain::plugin::{Hook, IntegrationRequest, SyncFailure, SyncedRecord};
 use civic311_plugin_host::{CallReport, PluginError};
-use civic311_store::{InstallId, TenantId, UsageDelta};
+use civic311_store::{InstallId, TenantId};
 
 use crate::manager::PluginManager;
 use crate::runtime::breaker::{Admission, CallVerdict};
@@ -38,8 +38,9 @@ impl PluginManager {
     }
 
     /// Sends `request` to the tenant's integration install `install`.
-    /// A successful call adds one call plus the work orders and inspections
-    /// it returned to the install's usage.
+    /// Each call adds one call to the install's usage. The work orders and
+    /// inspections it created are metered when the outbox worker stores
+    /// them with `TenantStore::finish_integration_job`, once per job.
     pub async fn sync_request(&self, tenant: TenantId, install: InstallId, request: IntegrationRequest, request_id: &str) -> SyncOutcome {
         let Some(active) = self.registry.by_id(install).filter(|active| active.tenant() == tenant) else {
             return SyncOutcome::Skipped(format!("install {install} is not an active integration install of this tenant"));
@@ -70,12 +71,6 @@ impl PluginManager {
         self.record_call(&active, Some(request_id), &report, &verdict, false);
         self.judge(&active, permit, &verdict).await;
 
-        if let Ok(records) = &report.result {
-            let delta = metered(records);
-            if delta.work_orders + delta.inspections > 0 {
-                self.runtime.recorder.usage(tenant, install, delta);
-            }
-        }
         into_outcome(tenant, install, report.result)
     }
 }
@@ -95,14 +90,6 @@ fn sync_verdict(result: &Result<Vec<SyncedRecord>, PluginError>) -> CallVerdict 
     }
 }
 
-/// Returns the work orders and inspections among `records`, found or
-/// created. The outbox marks a job done after its first successful call, so
-/// each request's records are metered once.
-fn metered(records: &[SyncedRecord]) -> UsageDelta {
-    let count = |kind: RecordKind| records.iter().filter(|record| record.kind == kind).count() as u64;
-    UsageDelta { calls: 0, work_orders: count(RecordKind::WorkOrder), inspections: count(RecordKind::Inspection) }
-}
-
 fn into_outcome(tenant: TenantId, install: InstallId, result: Result<Vec<SyncedRecord>, PluginError>) -> SyncOutcome {
     match result {
         Ok(records) => SyncOutcome::Synced(records),
@@ -118,26 +105,6 @@ fn into_outcome(tenant: TenantId, install: InstallId, result: Result<Vec<SyncedR
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn record(kind: RecordKind, created: bool) -> SyncedRecord {
-        SyncedRecord { kind, remote_id: "R-1".to_string(), remote_status: None, created }
-    }
-
-    #[test]
-    fn metered_counts_kinds() {
-        let records = [
-            record(RecordKind::WorkOrder, true),
-            record(RecordKind::WorkOrder, false),
-            record(RecordKind::Inspection, true),
-            record(RecordKind::Other, true),
-        ];
-
-        let delta = metered(&records);
-
-        assert_eq!(delta.work_orders, 2);
-        assert_eq!(delta.inspections, 1);
-        assert_eq!(delta.calls, 0);
-    }
 
     #[test]
     fn sync_failure_is_breaker_success() {
