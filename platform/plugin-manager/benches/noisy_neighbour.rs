@@ -1,0 +1,211 @@
+//! Tenant B's routing latency while tenant A's router misbehaves, in one
+//! process and one run.
+//!
+//! Tenant B routes Boston requests through its boston-router, one call at a
+//! time, and the bench records the latency of each `PluginManager::route`
+//! call. B runs first alone, then beside tenant A, whose [`A_CALLERS`]
+//! concurrent callers route requests through the fault-injector set to
+//! `loop`, then beside A set to `grow-memory`, then alone again. Each of A's callers starts a call as
+//! soon as its previous call returns, but at most one call per
+//! [`A_CALL_INTERVAL`], so a breaker that skips A's calls does not turn the
+//! bench into a flood of skipped calls.
+//!
+//! The whole sequence runs twice: with the default breaker, which opens
+//! after 5 faults and then skips A's calls, and with a breaker that never
+//! opens, which leaves only the sandbox limits (fuel, memory, wall time) to
+//! contain A. A's breaker is reset before each of A's phases.
+//!
+//! Run: `cargo bench -p civic311-plugin-manager --bench noisy_neighbour`.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use civic311_domain::plugin::Hook;
+use civic311_domain::routing::RouteInput;
+use civic311_plugin_manager::{BreakerConfig, PluginManager, RouteOutcome};
+use civic311_store::TenantId;
+
+use support::{Summary, micros};
+
+/// Tenant B's calls measured in each phase.
+const B_CALLS: usize = 2_000;
+
+/// Tenant B's calls before the first phase, not measured.
+const B_WARM_UP: usize = 300;
+
+/// Concurrent callers of tenant A's router.
+const A_CALLERS: usize = 4;
+
+/// Minimum time between the starts of two calls of one of A's callers.
+const A_CALL_INTERVAL: Duration = Duration::from_millis(1);
+
+/// Time A's callers run before B's measurement starts, so that A's load is
+/// in place when it does.
+const A_LEAD_TIME: Duration = Duration::from_millis(200);
+
+/// Tenant A's router, the fault-injector test plugin.
+const NOISY_ROUTER: &str = "fault-injector";
+
+/// Latency ratio against the baseline that the platform targets.
+const TARGET_RATIO: f64 = 1.10;
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().expect("start Tokio runtime");
+    runtime.block_on(run());
+}
+
+async fn run() {
+    support::print_machine();
+    println!("tenant B: {B_CALLS} sequential calls per phase; tenant A: {A_CALLERS} callers, one call per {A_CALL_INTERVAL:?} at most each");
+
+    let default_breaker = BreakerConfig::default();
+    let label = format!("default breaker ({} faults, {:?} cool-down)", default_breaker.failure_threshold, default_breaker.cool_down);
+    scenario(&label, default_breaker).await;
+
+    let disabled = BreakerConfig { failure_threshold: u32::MAX, ..BreakerConfig::default() };
+    scenario("breaker disabled (threshold u32::MAX)", disabled).await;
+    support::print_load("at end");
+}
+
+/// The two tenants on one manager.
+struct Neighbours {
+    manager: Arc<PluginManager>,
+    noisy: TenantId,
+    quiet: TenantId,
+}
+
+async fn scenario(label: &str, breaker: BreakerConfig) {
+    println!();
+    println!("== {label}");
+    let folder = tempfile::tempdir().expect("create bench folder");
+    let neighbours = set_up(folder.path(), breaker).await;
+    let quiet_input = support::boston_input();
+
+    measure_quiet(&neighbours, &quiet_input, B_WARM_UP).await;
+    let alone = Summary::of(&measure_quiet(&neighbours, &quiet_input, B_CALLS).await);
+    print_phase("B alone (baseline)", &alone, &alone);
+
+    for fault in ["loop", "grow-memory"] {
+        reset_noisy_breaker(&neighbours).await;
+        let (loaded, noisy_outcomes) = measure_beside_noisy(&neighbours, &quiet_input, fault).await;
+        print_phase(&format!("B beside A `{fault}`"), &loaded, &alone);
+        println!("   A's calls in that phase: {}", describe(&noisy_outcomes));
+    }
+
+    let after = Summary::of(&measure_quiet(&neighbours, &quiet_input, B_CALLS).await);
+    print_phase("B alone again", &after, &alone);
+    neighbours.manager.flush().await;
+}
+
+/// Creates tenant A with the fault-injector and tenant B with the
+/// boston-router, each as its active router, and starts the manager.
+async fn set_up(folder: &std::path::Path, breaker: BreakerConfig) -> Neighbours {
+    let store = support::sqlite_store(folder).await;
+    let noisy = support::create_tenant(&store, "noisy-city").await;
+    let quiet = support::create_tenant(&store, "quiet-city").await;
+    let manager = support::start_manager(store, folder, breaker).await;
+
+    support::active_router(&manager, noisy, NOISY_ROUTER, support::test_plugin(NOISY_ROUTER)).await;
+    support::active_router(&manager, quiet, "boston-router", support::bundled("boston-router")).await;
+    Neighbours { manager: Arc::new(manager), noisy, quiet }
+}
+
+async fn reset_noisy_breaker(neighbours: &Neighbours) {
+    neighbours
+        .manager
+        .reset_breaker(neighbours.noisy, Hook::Router, NOISY_ROUTER, support::ACTOR)
+        .await
+        .expect("reset tenant A's breaker");
+}
+
+/// Routes `calls` of tenant B's requests one after another and returns each
+/// call's latency. The calls run in a spawned task, on a runtime worker
+/// thread as a server's request handler would.
+async fn measure_quiet(neighbours: &Neighbours, input: &RouteInput, calls: usize) -> Vec<Duration> {
+    let manager = Arc::clone(&neighbours.manager);
+    let quiet = neighbours.quiet;
+    let input = input.clone();
+
+    let task = tokio::spawn(async move {
+        let mut latencies = Vec::with_capacity(calls);
+        for call in 0..calls {
+            let request_id = format!("quiet-{call}");
+            let started = Instant::now();
+            let outcome = manager.route(quiet, &input, Some(&request_id)).await;
+            latencies.push(started.elapsed());
+
+            match outcome {
+                RouteOutcome::Decided { decision, .. } => assert_eq!(decision.department, "PWDx"),
+                other => panic!("tenant B's route did not decide: {other:?}"),
+            }
+        }
+        latencies
+    });
+    task.await.expect("join tenant B's caller")
+}
+
+/// Measures tenant B while A's callers route requests with the `fault`
+/// setting, and returns B's latencies and A's outcomes by kind.
+async fn measure_beside_noisy(neighbours: &Neighbours, quiet_input: &RouteInput, fault: &str) -> (Summary, BTreeMap<String, u64>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let outcomes = Arc::new(Mutex::new(BTreeMap::new()));
+    let noisy_input = Arc::new(support::fault_input(fault));
+
+    let mut callers = Vec::new();
+    for _ in 0..A_CALLERS {
+        let manager = Arc::clone(&neighbours.manager);
+        let noisy = neighbours.noisy;
+        let (stop, outcomes, input) = (Arc::clone(&stop), Arc::clone(&outcomes), Arc::clone(&noisy_input));
+        callers.push(tokio::spawn(async move {
+            let mut interval = tokio::time::interval(A_CALL_INTERVAL);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            while !stop.load(Ordering::Relaxed) {
+                interval.tick().await;
+                let outcome = manager.route(noisy, &input, Some("noisy")).await;
+                *outcomes.lock().unwrap().entry(outcome_kind(&outcome)).or_insert(0) += 1;
+            }
+        }));
+    }
+
+    tokio::time::sleep(A_LEAD_TIME).await;
+    let latencies = measure_quiet(neighbours, quiet_input, B_CALLS).await;
+    stop.store(true, Ordering::Relaxed);
+    for caller in callers {
+        caller.await.expect("join tenant A's caller");
+    }
+
+    let outcomes = outcomes.lock().unwrap().clone();
+    (Summary::of(&latencies), outcomes)
+}
+
+fn outcome_kind(outcome: &RouteOutcome) -> String {
+    match outcome {
+        RouteOutcome::NoRouter => "no_router".to_string(),
+        RouteOutcome::Decided { .. } => "decided".to_string(),
+        RouteOutcome::Failed { kind, .. } => format!("failed {kind}"),
+        RouteOutcome::Skipped { .. } => "skipped by the breaker".to_string(),
+    }
+}
+
+fn describe(outcomes: &BTreeMap<String, u64>) -> String {
+    let parts: Vec<String> = outcomes.iter().map(|(kind, count)| format!("{count} {kind}")).collect();
+    parts.join(", ")
+}
+
+fn print_phase(phase: &str, summary: &Summary, baseline: &Summary) {
+    let p50_ratio = summary.p50.as_secs_f64() / baseline.p50.as_secs_f64();
+    let p99_ratio = summary.p99.as_secs_f64() / baseline.p99.as_secs_f64();
+    let verdict = |ratio: f64| if ratio <= TARGET_RATIO { "within" } else { "over" };
+    println!(
+        "{phase}: p50 {} ({p50_ratio:.2} x, {} the 10 % target), p99 {} ({p99_ratio:.2} x, {}), max {}",
+        micros(summary.p50),
+        verdict(p50_ratio),
+        micros(summary.p99),
+        verdict(p99_ratio),
+        micros(summary.max),
+    );
+}
