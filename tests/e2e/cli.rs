@@ -260,15 +260,15 @@ async fn api_key_scope_defaults_to_open311() {
     assert!(apply(&database.url, &tenants_dir().join("haverhill")).status.success());
 
     let output = civic311(&database.url, &["api-key", "create", "--tenant", "haverhill", "--name", "web portal"]);
-    let invalid = civic311(&database.url, &["api-key", "create", "--tenant", "haverhill", "--name", "x", "--scope", "admin"]);
+    let invalid = civic311(&database.url, &["api-key", "create", "--tenant", "haverhill", "--name", "x", "--scope", "owner"]);
 
     assert!(output.status.success(), "stderr: {}", stderr(&output));
     let printed = stdout(&output);
     assert!(printed.contains("scope open311"), "{printed}");
     let key = printed.lines().last().expect("at least one line").trim().to_string();
     assert_eq!(invalid.status.code(), Some(2), "stderr: {}", stderr(&invalid));
-    assert!(stderr(&invalid).contains("'admin'"), "{}", stderr(&invalid));
-    assert!(stderr(&invalid).contains("open311, staff"), "{}", stderr(&invalid));
+    assert!(stderr(&invalid).contains("'owner'"), "{}", stderr(&invalid));
+    assert!(stderr(&invalid).contains("open311, staff, admin"), "{}", stderr(&invalid));
 
     let server = civic311_tests::TestServer::start_with_tenants_and_database(&tenants_dir(), database).await;
     let stored = server.tenant("haverhill").store.verify_api_key(&key).await.expect("key lookup");
@@ -298,6 +298,8 @@ fn api_key_help_explains_scopes() {
     assert!(help.contains("open311: Submits Open311 service requests (POST requests.json) only"), "{help}");
     assert!(help.contains("staff:"), "{help}");
     assert!(help.contains("telephony call routes"), "{help}");
+    assert!(help.contains("admin:"), "{help}");
+    assert!(help.contains("plugin admin API"), "{help}");
 }
 
 #[tokio::test]
