@@ -103,7 +103,7 @@ struct RoutingFailure {
 }
 
 /// Runs the tenant's active router install through the plugin manager and
-/// applies its decision, or falls back; history entries are dated `at`.
+/// applies its decision, or falls back. History entries are dated `at`.
 /// `request_id` names the service request in call records when it is known.
 pub(super) async fn route_at(
     state: &AppState,

@@ -30,7 +30,7 @@ pub struct WorkerConfig {
     /// Delay before the first retry. Each later retry doubles it, up to `max_backoff`.
     pub first_backoff: Duration,
     pub max_backoff: Duration,
-    /// Attempts after which a job whose plugin still asks for a retry is
+    /// Attempts after which a job whose plugin still requests a retry is
     /// rejected, with its last error kept.
     pub max_attempts: u32,
 }
@@ -108,7 +108,7 @@ async fn run(state: AppState, config: WorkerConfig, mut stopped: watch::Receiver
     }
 }
 
-/// What became of one claimed job.
+/// Result of one claimed job.
 enum JobResult {
     Synced { install: PluginInstall, records: Vec<SyncedRecord> },
     Retry { install: Option<PluginInstall>, error: String },
@@ -167,7 +167,7 @@ async fn sync(state: &AppState, tenant: &TenantContext, job: &IntegrationJob) ->
     })
 }
 
-/// Stores the job's result and, when this claim still holds the job, the history entries.
+/// Stores the job's result and, when this claim still owns the job, the history entries.
 async fn settle(tenant: &TenantContext, config: &WorkerConfig, job: &IntegrationJob, result: JobResult) -> Result<(), StoreError> {
     let now = Utc::now();
     let store = &tenant.store;
