@@ -1,7 +1,7 @@
-//! The integration outbox end to end: a city installs the Maintstar
-//! integration from the platform catalogue, each new pothole request files
-//! exactly one work order in the Maintstar simulator over loopback, failed
-//! syncs are retried, and a second city shares the same catalogue plugin
+//! The integration outbox end to end. A city installs the Maintstar
+//! integration from the platform catalogue, and each new pothole request
+//! files exactly one work order in the Maintstar simulator over loopback.
+//! Failed syncs are retried. A second city shares the same catalogue plugin
 //! with its own configuration, secret and metered usage.
 
 use std::collections::BTreeMap;

@@ -29,7 +29,7 @@ const START_WAIT: Duration = Duration::from_secs(180);
 const PROPAGATION_WAIT: Duration = Duration::from_secs(10);
 
 /// Returns the Redis URL of the tests, and panics with the fix when no
-/// server answers on it.
+/// server accepts connections on it.
 fn redis_url() -> String {
     let url = std::env::var(TEST_REDIS_URL)
         .ok()
@@ -50,7 +50,7 @@ fn redis_url() -> String {
     url
 }
 
-/// A platform key shared by both nodes, so each verifies the other's artifacts.
+/// Returns the platform key that both nodes share, so each verifies the other's artifacts.
 fn platform_key() -> String {
     base64::engine::general_purpose::STANDARD.encode([7_u8; 32])
 }
@@ -100,8 +100,8 @@ impl Node {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Polls `/healthz` until the node answers; panics with its log when it
-    /// exits or does not answer within [`START_WAIT`].
+    /// Polls `/healthz` until the node replies. Panics with its log when it
+    /// exits or does not reply within [`START_WAIT`].
     async fn wait_healthy(&mut self, client: &reqwest::Client) {
         let started = Instant::now();
         while started.elapsed() < START_WAIT {

@@ -65,8 +65,8 @@ pub struct TestServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     database: TestDatabase,
-    /// Folder of the platform key when the database is not an SQLite file,
-    /// whose own folder holds the key otherwise.
+    /// Folder of the platform key when the database is not an SQLite file.
+    /// Otherwise the key file sits in the SQLite file's folder.
     _data_dir: Option<tempfile::TempDir>,
 }
 
@@ -219,7 +219,7 @@ fn test_platform_options(database_url: &str) -> (PlatformOptions, Option<tempfil
 }
 
 /// Returns the integration worker settings of test servers: short polls and
-/// retries, so a test sees a retried job finish within a few seconds.
+/// retries, so a retried job finishes within a few seconds of a test's request.
 pub fn test_worker_config() -> WorkerConfig {
     WorkerConfig {
         poll_interval: Duration::from_millis(50),
