@@ -159,7 +159,7 @@ async fn subscribe_loop(client: redis::Client, origin: String, store: Store, reg
                     reconcile(&store, &registry, &mut HashMap::new()).await;
                     let mut messages = pubsub.on_message();
                     while let Some(message) = messages.next().await {
-                        handle_message(&message, &origin, &registry).await;
+                        handle_message(&message, &origin, &store, &registry).await;
                     }
                     tracing::warn!("Redis subscription to plugin changes ended; reconnecting");
                 }
@@ -173,7 +173,7 @@ async fn subscribe_loop(client: redis::Client, origin: String, store: Store, reg
     }
 }
 
-async fn handle_message(message: &redis::Msg, origin: &str, registry: &InstallRegistry) {
+async fn handle_message(message: &redis::Msg, origin: &str, store: &Store, registry: &InstallRegistry) {
     let payload: String = match message.get_payload() {
         Ok(payload) => payload,
         Err(error) => {
@@ -193,9 +193,27 @@ async fn handle_message(message: &redis::Msg, origin: &str, registry: &InstallRe
     if event.origin == origin {
         return;
     }
+    if is_current(store, registry, event.install_id).await {
+        tracing::debug!(install.id = event.install_id.0, from = %event.origin, "plugin install already current; event ignored");
+        return;
+    }
     tracing::info!(tenant.id = event.tenant_id.0, install.id = event.install_id.0, change = %event.kind, from = %event.origin, "reloading a plugin install changed on another node");
     // A failed reload is logged by the registry, which leaves the install out.
     let _ = registry.reload(event.install_id).await;
+}
+
+/// Returns whether the loaded install has the stored `updated_at`, so a
+/// reload would change nothing. A repeated event, or one from a deployment
+/// that shares the Redis server but not the database, then costs one read
+/// and does not reset the install's breaker count.
+async fn is_current(store: &Store, registry: &InstallRegistry, install: InstallId) -> bool {
+    let Some(loaded) = registry.by_id(install) else {
+        return false;
+    };
+    match store.install_by_id(install).await {
+        Ok(Some(stored)) => stored.updated_at == loaded.install.updated_at && stored.tenant == loaded.tenant(),
+        Ok(None) | Err(_) => false,
+    }
 }
 
 async fn reconcile_loop(store: Store, registry: Arc<InstallRegistry>) {
