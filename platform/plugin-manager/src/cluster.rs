@@ -2,11 +2,12 @@
 //!
 //! With a Redis URL, each change (activation, rollback, breaker trip and
 //! the like) is published as a [`PluginEvent`] on [`CHANNEL`], and every
-//! other node reloads that install from the database on receipt. A
-//! subscriber that loses its connection reconnects with backoff. Apart from
-//! Redis, every [`RECONCILE_INTERVAL`] each node reloads the installs whose
-//! `updated_at` changed, so a missed message or a change made without Redis
-//! (such as by the command line on another machine) still arrives.
+//! other node reloads that install from the database on receipt, unless its
+//! loaded copy already has the stored `updated_at`. A subscriber that loses
+//! its connection reconnects with backoff. Apart from Redis, every
+//! [`RECONCILE_INTERVAL`] each node reloads the installs whose `updated_at`
+//! changed, so a missed message or a change made without Redis (such as by
+//! the command line on another machine) still arrives.
 
 use std::collections::HashMap;
 use std::sync::Arc;
