@@ -478,10 +478,91 @@ async fn catalogue_publish_and_install_by_two_tenants() {
         assert_eq!(status, 201, "{slug}: {created}");
         assert_eq!(created["source"], "catalogue");
         assert_eq!(created["config"]["fault"], "none");
+
+        let path = install_path(slug, "router", "shared-router", "/activate");
+        let (status, activated) = send(&server, Method::POST, &path, &key, Some(json!({ "version": 1 }))).await;
+        assert_eq!(status, 200, "{slug}: {activated}");
     }
+
+    let haverhill = server.api_key("haverhill").await;
+    submit(&server, &haverhill, &graffiti()).await;
+    submit(&server, &haverhill, &graffiti()).await;
+    submit(&server, &haverhill, &graffiti()).await;
+    let boston = server.api_key("boston").await;
+    let comment = json!({ "service_code": "general-comments-for-a-program-or-policy", "description": "Thanks for the bike lanes" });
+    let (status, reply) = server.staff_post("boston", &boston, "/requests", &comment).await;
+    assert_eq!(status, 201, "{reply}");
+    server.state.manager.flush().await;
+
+    let today = chrono::Utc::now().date_naive();
+    let query = format!(
+        "/api/v1/platform/cost-share?plugin=shared-router&from={}&to={}&cost=10.01&split=usage",
+        today - chrono::Days::new(1),
+        today + chrono::Days::new(1)
+    );
+    let (status, report) = send(&server, Method::GET, &query, PLATFORM_TOKEN, None).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["cost_cents"], 1001);
+    assert_eq!(report["basis"], "calls");
+    assert_eq!(report["rows"][0]["tenant"], "boston");
+    assert_eq!(report["rows"][0]["calls"], 1);
+    assert_eq!(report["rows"][0]["share_cents"], 250, "{report}");
+    assert_eq!(report["rows"][1]["tenant"], "haverhill");
+    assert_eq!(report["rows"][1]["share_cents"], 751, "{report}");
+
+    let (status, csv) = server.admin_send(Method::GET, &format!("{query}&format=csv"), PLATFORM_TOKEN, None).await;
+    assert_eq!(status, 200, "{csv}");
+    assert!(csv.contains("\nhaverhill,3,0,0,3,751,7.51,75.02\n"), "{csv}");
+
+    let (status, invalid) = send(&server, Method::GET, &query.replace("cost=10.01", "cost=10.001"), PLATFORM_TOKEN, None).await;
+    assert_eq!(status, 422, "{invalid}");
+    assert_eq!(invalid["error"]["field"], "cost");
 
     let (status, text) = server.admin_send(Method::GET, "/api/v1/platform/catalogue", "", None).await;
     assert_eq!(status, 401, "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shadow_records_disagreements() {
+    setup();
+    let server = TestServer::start().await;
+    let key = server.admin_key("haverhill").await;
+    let staff = server.api_key("haverhill").await;
+    let router = |rest: &str| install_path("haverhill", "router", "haverhill-router", rest);
+    upload(&server, "haverhill", &key, "haverhill-router", plugin_wasm("fault-injector")).await;
+
+    let (status, started) = send(&server, Method::POST, &router("/shadow"), &key, Some(json!({ "version": 2 }))).await;
+    assert_eq!(status, 200, "{started}");
+    assert_eq!(started["shadow_version"]["version"], 2);
+    assert_eq!(started["active_version"]["version"], 1);
+    let (tree, department) = submit(&server, &staff, &tree_blocking_road()).await;
+    assert_eq!(department, "dpw-highway", "the shadow version changes nothing");
+
+    let results = wait_for_shadow_result(&server, &key, &router("/shadow-results")).await;
+    assert_eq!(results[0]["request_id"], tree.as_str());
+    assert_eq!(results[0]["active_version"], 1);
+    assert_eq!(results[0]["candidate_version"], 2);
+    assert_eq!(results[0]["agrees"], false);
+
+    let (status, stopped) = send(&server, Method::DELETE, &router("/shadow"), &key, None).await;
+    assert_eq!(status, 200, "{stopped}");
+    assert_eq!(stopped["shadow_version"], Value::Null);
+}
+
+/// Polls the shadow results until one is recorded, because the shadow call
+/// runs in the background after the request is routed.
+async fn wait_for_shadow_result(server: &TestServer, key: &str, path: &str) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, results) = send(server, Method::GET, path, key, None).await;
+        assert_eq!(status, 200, "{results}");
+        let results = results.as_array().expect("a list").clone();
+        if !results.is_empty() {
+            return results;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no shadow result was recorded within 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -265,3 +265,17 @@ async fn cli_secret_set_hides_value() {
     read_everything(&server, &mut replies, "probe-city", &key, "router", "probe").await;
     replies.assert_absent(secret);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn platform_routes_503_without_token() {
+    // This binary never sets the token, so the server runs without one.
+    assert!(std::env::var_os("CIVIC311_PLATFORM_ADMIN_TOKEN").is_none(), "unset CIVIC311_PLATFORM_ADMIN_TOKEN to run this test");
+    let server = TestServer::start().await;
+
+    let (status, text) = server.admin_send(Method::GET, "/api/v1/platform/catalogue", "any-token", None).await;
+
+    assert_eq!(status, 503, "{text}");
+    let reply = parse_reply(status, &text);
+    assert_eq!(reply["error"]["code"], "platform_admin_disabled");
+    assert!(reply["error"]["message"].as_str().expect("message").contains("CIVIC311_PLATFORM_ADMIN_TOKEN"), "{reply}");
+}

@@ -4,11 +4,17 @@
 use axum::body::Body;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
+use futures_util::StreamExt;
 
 use crate::error::ApiError;
 
 /// Content types accepted for a component upload.
 const COMPONENT_CONTENT_TYPES: [&str; 2] = ["application/wasm", "application/octet-stream"];
+
+/// Bodies up to this multiple of the upload limit are read to the end
+/// before a 413, so that the client, still sending, receives the reply. A
+/// larger body is cut off and the connection closed.
+const DRAIN_FACTOR: u64 = 4;
 
 /// Reads the component bytes of an upload, at most `limit` bytes.
 ///
@@ -17,19 +23,36 @@ const COMPONENT_CONTENT_TYPES: [&str; 2] = ["application/wasm", "application/oct
 pub(super) async fn read_component(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
     check_content_type(headers)?;
 
+    let drain_limit = (limit as u64).saturating_mul(DRAIN_FACTOR);
     let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    if let Some(size) = declared.filter(|size| *size > limit as u64) {
+    if let Some(size) = declared.filter(|size| *size > drain_limit) {
         return Err(too_large(Some(size), limit));
     }
 
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| too_large(None, limit))?;
+    let mut stream = body.into_data_stream();
+    let mut bytes = Vec::new();
+    let mut received: u64 = 0;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|error| ApiError::invalid("body", format!("the upload broke off: {error}; send it again")))?;
+        received = received.saturating_add(chunk.len() as u64);
+        if received > drain_limit {
+            break;
+        }
+        if received <= limit as u64 {
+            bytes.extend_from_slice(&chunk);
+        }
+    }
+
+    if received > limit as u64 {
+        return Err(too_large(Some(received).filter(|size| *size <= drain_limit), limit));
+    }
     if bytes.is_empty() {
         return Err(ApiError::invalid("body", "the body is empty; send the component's bytes with Content-Type: application/wasm"));
     }
-    Ok(bytes.to_vec())
+    Ok(bytes)
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
