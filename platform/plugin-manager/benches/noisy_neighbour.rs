@@ -3,14 +3,20 @@
 //!
 //! Tenant B routes Boston requests through its boston-router, one call at a
 //! time, and the bench records the latency of each `PluginManager::route`
-//! call. B runs first alone, then beside tenant A, whose [`A_CALLERS`]
-//! concurrent callers route requests through the fault-injector set to
-//! `loop`, then beside A set to `grow-memory`, then alone again. Each of A's callers starts a call as
-//! soon as its previous call returns, but at most one call per
-//! [`A_CALL_INTERVAL`], so a breaker that skips A's calls does not turn the
-//! bench into a flood of skipped calls.
+//! call. Each round has six phases: B alone, then B beside tenant A,
+//! whose [`A_CALLERS`] concurrent callers route requests through the
+//! fault-injector set to `none` (a well-behaved plugin, the control for
+//! A's request volume), to `loop` and to `grow-memory`. Two more phases run
+//! `loop` and `grow-memory` from a single caller of A, which shows what a
+//! cap of one running call per install would leave. The rounds repeat, so
+//! that load from other processes falls on every phase alike.
 //!
-//! The whole sequence runs twice: with the default breaker, which opens
+//! Each of A's callers starts a call as soon as its previous call returns,
+//! but at most one call per [`A_CALL_INTERVAL`]. Without that floor, a
+//! breaker that skips A's calls would turn the bench into a flood of
+//! skipped calls.
+//!
+//! The whole run happens twice: with the default breaker, which opens
 //! after 5 faults and then skips A's calls, and with a breaker that never
 //! opens, which leaves only the sandbox limits (fuel, memory, wall time) to
 //! contain A. A's breaker is reset before each of A's phases.
@@ -31,8 +37,11 @@ use civic311_store::TenantId;
 
 use support::{Summary, micros};
 
-/// Tenant B's calls measured in each phase.
-const B_CALLS: usize = 2_000;
+/// Tenant B's calls measured in each phase of each round.
+const B_CALLS: usize = 250;
+
+/// Rounds of all phases.
+const ROUNDS: usize = 16;
 
 /// Tenant B's calls before the first phase, not measured.
 const B_WARM_UP: usize = 300;
@@ -45,7 +54,7 @@ const A_CALL_INTERVAL: Duration = Duration::from_millis(1);
 
 /// Time A's callers run before B's measurement starts, so that A's load is
 /// in place when it does.
-const A_LEAD_TIME: Duration = Duration::from_millis(200);
+const A_LEAD_TIME: Duration = Duration::from_millis(50);
 
 /// Tenant A's router, the fault-injector test plugin.
 const NOISY_ROUTER: &str = "fault-injector";
@@ -60,7 +69,9 @@ fn main() {
 
 async fn run() {
     support::print_machine();
-    println!("tenant B: {B_CALLS} sequential calls per phase; tenant A: {A_CALLERS} callers, one call per {A_CALL_INTERVAL:?} at most each");
+    println!(
+        "tenant B: {B_CALLS} sequential calls per phase and round, {ROUNDS} rounds; tenant A: {A_CALLERS} or 1 callers, one call per {A_CALL_INTERVAL:?} at most each"
+    );
 
     let default_breaker = BreakerConfig::default();
     let label = format!("default breaker ({} faults, {:?} cool-down)", default_breaker.failure_threshold, default_breaker.cool_down);
@@ -78,27 +89,58 @@ struct Neighbours {
     quiet: TenantId,
 }
 
+/// What tenant A does while B's latency is measured: its `fault` setting
+/// and its number of concurrent callers, or nothing for B alone.
+const PHASES: &[Option<(&str, usize)>] = &[
+    None,
+    Some(("none", A_CALLERS)),
+    Some(("loop", A_CALLERS)),
+    Some(("grow-memory", A_CALLERS)),
+    Some(("loop", 1)),
+    Some(("grow-memory", 1)),
+];
+
+/// Runs every phase once per round, so that load from other processes
+/// falls on all phases alike, and reports each phase against B alone.
 async fn scenario(label: &str, breaker: BreakerConfig) {
     println!();
     println!("== {label}");
     let folder = tempfile::tempdir().expect("create bench folder");
     let neighbours = set_up(folder.path(), breaker).await;
     let quiet_input = support::boston_input();
-
     measure_quiet(&neighbours, &quiet_input, B_WARM_UP).await;
-    let alone = Summary::of(&measure_quiet(&neighbours, &quiet_input, B_CALLS).await);
-    print_phase("B alone (baseline)", &alone, &alone);
 
-    for fault in ["loop", "grow-memory"] {
-        reset_noisy_breaker(&neighbours).await;
-        let (loaded, noisy_outcomes) = measure_beside_noisy(&neighbours, &quiet_input, fault).await;
-        print_phase(&format!("B beside A `{fault}`"), &loaded, &alone);
-        println!("   A's calls in that phase: {}", describe(&noisy_outcomes));
+    let mut latencies: Vec<Vec<Duration>> = vec![Vec::new(); PHASES.len()];
+    let mut noisy_outcomes: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); PHASES.len()];
+    for _ in 0..ROUNDS {
+        for (index, phase) in PHASES.iter().enumerate() {
+            let measured = match phase {
+                None => measure_quiet(&neighbours, &quiet_input, B_CALLS).await,
+                Some((fault, callers)) => {
+                    reset_noisy_breaker(&neighbours).await;
+                    let (measured, outcomes) = measure_beside_noisy(&neighbours, &quiet_input, fault, *callers).await;
+                    for (kind, count) in outcomes {
+                        *noisy_outcomes[index].entry(kind).or_insert(0) += count;
+                    }
+                    measured
+                }
+            };
+            latencies[index].extend(measured);
+            neighbours.manager.flush().await;
+        }
     }
 
-    let after = Summary::of(&measure_quiet(&neighbours, &quiet_input, B_CALLS).await);
-    print_phase("B alone again", &after, &alone);
-    neighbours.manager.flush().await;
+    let alone = Summary::of(&latencies[0]);
+    for (index, phase) in PHASES.iter().enumerate() {
+        let summary = Summary::of(&latencies[index]);
+        match phase {
+            None => print_phase("B alone (baseline)", &summary, &alone),
+            Some((fault, callers)) => {
+                print_phase(&format!("B beside A `{fault}` x {callers} callers"), &summary, &alone);
+                println!("   A's calls: {}", describe(&noisy_outcomes[index]));
+            }
+        }
+    }
 }
 
 /// Creates tenant A with the fault-injector and tenant B with the
@@ -139,7 +181,7 @@ async fn measure_quiet(neighbours: &Neighbours, input: &RouteInput, calls: usize
             latencies.push(started.elapsed());
 
             match outcome {
-                RouteOutcome::Decided { decision, .. } => assert_eq!(decision.department, "PWDx"),
+                RouteOutcome::Decided { decision, .. } => assert_eq!(decision.department, support::BOSTON_DEPARTMENT),
                 other => panic!("tenant B's route did not decide: {other:?}"),
             }
         }
@@ -148,19 +190,19 @@ async fn measure_quiet(neighbours: &Neighbours, input: &RouteInput, calls: usize
     task.await.expect("join tenant B's caller")
 }
 
-/// Measures tenant B while A's callers route requests with the `fault`
-/// setting, and returns B's latencies and A's outcomes by kind.
-async fn measure_beside_noisy(neighbours: &Neighbours, quiet_input: &RouteInput, fault: &str) -> (Summary, BTreeMap<String, u64>) {
+/// Measures tenant B while `callers` concurrent callers of tenant A route
+/// requests with the `fault` setting, and returns B's latencies and A's outcomes by kind.
+async fn measure_beside_noisy(neighbours: &Neighbours, quiet_input: &RouteInput, fault: &str, callers: usize) -> (Vec<Duration>, BTreeMap<String, u64>) {
     let stop = Arc::new(AtomicBool::new(false));
     let outcomes = Arc::new(Mutex::new(BTreeMap::new()));
     let noisy_input = Arc::new(support::fault_input(fault));
 
-    let mut callers = Vec::new();
-    for _ in 0..A_CALLERS {
+    let mut tasks = Vec::new();
+    for _ in 0..callers {
         let manager = Arc::clone(&neighbours.manager);
         let noisy = neighbours.noisy;
         let (stop, outcomes, input) = (Arc::clone(&stop), Arc::clone(&outcomes), Arc::clone(&noisy_input));
-        callers.push(tokio::spawn(async move {
+        tasks.push(tokio::spawn(async move {
             let mut interval = tokio::time::interval(A_CALL_INTERVAL);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             while !stop.load(Ordering::Relaxed) {
@@ -174,12 +216,12 @@ async fn measure_beside_noisy(neighbours: &Neighbours, quiet_input: &RouteInput,
     tokio::time::sleep(A_LEAD_TIME).await;
     let latencies = measure_quiet(neighbours, quiet_input, B_CALLS).await;
     stop.store(true, Ordering::Relaxed);
-    for caller in callers {
-        caller.await.expect("join tenant A's caller");
+    for task in tasks {
+        task.await.expect("join tenant A's caller");
     }
 
     let outcomes = outcomes.lock().unwrap().clone();
-    (Summary::of(&latencies), outcomes)
+    (latencies, outcomes)
 }
 
 fn outcome_kind(outcome: &RouteOutcome) -> String {

@@ -122,7 +122,7 @@ fn host_threads(platform: &Platform, input: &Arc<RouteInput>, callers: usize) ->
                 for call in (caller..DECISIONS).step_by(callers) {
                     let (_, loaded) = &tenants[call % TENANTS];
                     let decision = host.route(&loaded.plugin, input).expect("host route");
-                    assert_eq!(decision.department, "PWDx");
+                    assert_eq!(decision.department, support::BOSTON_DEPARTMENT);
                 }
             });
         }
@@ -146,7 +146,7 @@ async fn host_spawn_blocking(platform: &Platform, input: &Arc<RouteInput>, calle
                     .await
                     .expect("join host route")
                     .expect("host route");
-                assert_eq!(decision.department, "PWDx");
+                assert_eq!(decision.department, support::BOSTON_DEPARTMENT);
             }
         }));
     }
@@ -168,7 +168,7 @@ async fn manager_route(platform: &Platform, input: &Arc<RouteInput>, callers: us
                 let request_id = format!("bench-{call}");
                 let outcome = manager.route(tenants[call % TENANTS], &input, Some(&request_id)).await;
                 match outcome {
-                    RouteOutcome::Decided { decision, .. } => assert_eq!(decision.department, "PWDx"),
+                    RouteOutcome::Decided { decision, .. } => assert_eq!(decision.department, support::BOSTON_DEPARTMENT),
                     other => panic!("manager route did not decide: {other:?}"),
                 }
             }

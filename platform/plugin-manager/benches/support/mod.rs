@@ -177,6 +177,10 @@ pub fn boston_input() -> RouteInput {
     }
 }
 
+/// Department that the boston-router returns for [`boston_input`]:
+/// graffiti on a bike lane goes to transportation.
+pub const BOSTON_DEPARTMENT: &str = "BTDT";
+
 /// Returns the Boston input with the fault-injector's `fault` setting.
 pub fn fault_input(fault: &str) -> RouteInput {
     let mut input = boston_input();
