@@ -124,9 +124,9 @@ impl From<ManagerError> for ApiError {
 
         match error {
             ManagerError::Plugin(plugin) => from_plugin_error(&plugin),
-            // The plugin store rejects with `Invalid` what the request asks
-            // for, such as installing an integration plugin on the router
-            // hook, so it is the client's to fix.
+            // The plugin store returns `Invalid` for a request that stored
+            // data does not allow, such as installing an integration plugin
+            // on the router hook, so it is the client's to fix.
             ManagerError::Store(StoreError::Invalid(problem)) => ApiError::Status {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 code,

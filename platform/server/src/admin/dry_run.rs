@@ -25,7 +25,7 @@ pub const DEFAULT_LAST: u64 = 50;
 /// Most requests one dry run may replay.
 pub const MAX_LAST: u64 = 1000;
 
-/// Which stored requests a dry run replays.
+/// Selection of the stored requests a dry run replays.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DryRunSelection {
     /// The tenant's newest `n` requests by `requested_at`.

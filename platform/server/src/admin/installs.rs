@@ -35,7 +35,7 @@ pub struct NewInstallBody {
     pub config: BTreeMap<String, String>,
 }
 
-/// Where an install takes its plugin's versions from.
+/// Owner of the plugin versions an install uses.
 #[derive(Clone, Copy, Debug, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceBody {

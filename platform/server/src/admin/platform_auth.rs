@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 use crate::error::ApiError;
 use crate::staff::bearer_token;
 
-/// Environment variable that holds the platform admin token.
+/// Environment variable that contains the platform admin token.
 pub const PLATFORM_ADMIN_TOKEN_VAR: &str = "CIVIC311_PLATFORM_ADMIN_TOKEN";
 
 /// Checks that `headers` carry `Authorization: Bearer <platform admin token>`.

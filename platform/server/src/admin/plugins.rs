@@ -30,7 +30,7 @@ pub async fn list(State(state): State<AppState>, Path(slug): Path<String>, heade
 }
 
 /// `GET plugins/{name}/versions`: the versions of `name` that the tenant
-/// can install, the catalogue's and its own; `source` tells them apart.
+/// can install, the catalogue's and its own, told apart by `source`.
 pub async fn versions(
     State(state): State<AppState>,
     Path((slug, name)): Path<(String, String)>,

@@ -1,5 +1,5 @@
-//! Reading an uploaded component from a request body, with the size limit
-//! and content type checked before the plugin host sees the bytes.
+//! Reading an uploaded component from a request body. The size limit and
+//! content type are checked before the plugin host receives the bytes.
 
 use axum::body::Body;
 use axum::http::header::CONTENT_TYPE;

@@ -10,7 +10,7 @@ use civic311_plugin_manager::{BreakerState, DecisionOrError, DryRunReport};
 use civic311_store::{AuditEntry, PluginInstall, PluginLogLine, PluginVersion, SecretName, ShadowResult};
 use serde::Serialize;
 
-/// Who owns a plugin: the tenant itself or the platform catalogue.
+/// Owner of a plugin: the tenant itself or the platform catalogue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
@@ -119,8 +119,8 @@ impl InstallLimitsView {
     }
 }
 
-/// Circuit breaker state of an install: as last stored, which every node
-/// follows, and as this node's breaker sees it now.
+/// Circuit breaker state of an install: the stored state, which every node
+/// follows, and the live state of this node's breaker.
 #[derive(Clone, Debug, Serialize)]
 pub struct BreakerView {
     pub open: bool,

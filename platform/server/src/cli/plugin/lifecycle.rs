@@ -27,7 +27,7 @@ pub struct UploadArgs {
     #[arg(long)]
     pub name: Option<String>,
 
-    /// What the version changes, shown in listings.
+    /// Description of the version's changes, shown in listings.
     #[arg(long)]
     pub description: Option<String>,
 
