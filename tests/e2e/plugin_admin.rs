@@ -89,6 +89,11 @@ async fn upload_rejects_non_component() {
     let message = reply["error"]["message"].as_str().expect("message");
     assert!(message.contains("not-a-plugin"), "{message}");
     assert!(message.contains("not a valid component"), "{message}");
+
+    // A body above axum's default limit of 2 MB still reaches the plugin host.
+    let (status, large) = upload(&server, "haverhill", &key, "not-a-plugin", vec![b'x'; 3 << 20]).await;
+    assert_eq!(status, 422, "{large}");
+    assert_eq!(large["error"]["code"], "invalid_component", "{large}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
