@@ -186,6 +186,16 @@ async fn lost_response_files_one_work_order() {
     let records = server.tenant("haverhill").store.integration_records(&id).await.expect("records are readable");
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0].remote_id, orders[0].id);
+
+    let today = Utc::now().date_naive();
+    let usage = server
+        .state
+        .store
+        .usage_for_plugin(None, PLUGIN, today, today)
+        .await
+        .expect("usage of the catalogue plugin is readable");
+    let metered: u64 = usage.iter().map(|row| row.work_orders).sum();
+    assert_eq!(metered, 1, "the work order found on retry is metered once: {usage:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

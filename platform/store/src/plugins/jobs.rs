@@ -136,7 +136,7 @@ impl TenantStore {
         let install = InstallId(row.install_id);
         upsert_records(&txn, self.tenant, install, &row.request_id, records, at).await?;
 
-        let delta = created_counts(records);
+        let delta = synced_counts(records);
         if delta != UsageDelta::default() {
             add_usage_in(&txn, self, install, at.date_naive(), delta).await?;
         }
@@ -304,13 +304,15 @@ async fn upsert_records<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Counts the work orders and inspections that the sync created.
-fn created_counts(records: &[SyncedRecord]) -> UsageDelta {
-    let created = |kind: RecordKind| records.iter().filter(|record| record.created && record.kind == kind).count() as u64;
+/// Counts the work orders and inspections that the finished job synced,
+/// whether this attempt created them or found them from an earlier attempt
+/// whose response was lost. A job finishes once, so each record is metered once.
+fn synced_counts(records: &[SyncedRecord]) -> UsageDelta {
+    let synced = |kind: RecordKind| records.iter().filter(|record| record.kind == kind).count() as u64;
     UsageDelta {
         calls: 0,
-        work_orders: created(RecordKind::WorkOrder),
-        inspections: created(RecordKind::Inspection),
+        work_orders: synced(RecordKind::WorkOrder),
+        inspections: synced(RecordKind::Inspection),
     }
 }
 

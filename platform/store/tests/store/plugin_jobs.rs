@@ -75,7 +75,7 @@ async fn finish_stores_records_and_usage() {
     let stored: Vec<_> = fixture.tenant.integration_records("1001").await.unwrap().into_iter().map(|record| record.remote_id).collect();
     assert_eq!(stored, vec!["WO-1".to_string(), "WO-2".to_string()]);
     let usage = fixture.tenant.plugin_usage(now.date_naive(), now.date_naive()).await.unwrap();
-    assert_eq!((usage[0].calls, usage[0].work_orders, usage[0].inspections), (0, 1, 0), "only created records are metered");
+    assert_eq!((usage[0].calls, usage[0].work_orders, usage[0].inspections), (0, 2, 0), "records found from an earlier attempt are metered too");
 }
 
 #[tokio::test]
