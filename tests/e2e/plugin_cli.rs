@@ -288,3 +288,56 @@ async fn cost_share_splits_by_usage_and_equally() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("'12.345' is not an amount"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shadow_metrics_and_breaker_commands() {
+    let server = TestServer::start().await;
+    let install = ["--tenant", "haverhill", "--hook", "router", "--name", "haverhill-router"];
+    run_ok(&server, &["plugin", "upload", "--tenant", "haverhill", "--name", "haverhill-router", path_arg(&plugin_file("fault-injector"))]);
+
+    let started = run_ok(&server, &[&["plugin", "shadow", "start"], &install[..], &["--version", "2"]].concat());
+    assert!(started.starts_with("shadowing: router/haverhill-router of tenant haverhill runs version 2"), "{started}");
+    reload_installs(&server, "haverhill").await;
+    let key = server.api_key("haverhill").await;
+    let request = submit(&server, "haverhill", &key, &tree_blocking_road()).await;
+    wait_for_shadow_result(&server, &request).await;
+    server.state.manager.flush().await;
+
+    let results = run_ok(&server, &[&["plugin", "shadow", "results"], &install[..]].concat());
+    let row = results.lines().find(|line| line.contains(&request)).unwrap_or_else(|| panic!("no result of {request}: {results}"));
+    assert!(row.ends_with("DIFFERS"), "{row}");
+    assert!(results.trim_end().ends_with("1 of 1 shown comparisons disagree"), "{results}");
+
+    let metrics = run_ok(&server, &["plugin", "metrics", "--tenant", "haverhill", "--format", "json"]);
+    let rows: Value = serde_json::from_str(&metrics).expect("metrics print JSON");
+    let rows = rows.as_array().expect("a list");
+    let active = rows.iter().find(|row| row["version"] == 1 && row["shadow"] == false).unwrap_or_else(|| panic!("no active row: {metrics}"));
+    assert_eq!(active["count"], 1, "{metrics}");
+    let shadow = rows.iter().find(|row| row["version"] == 2 && row["shadow"] == true).unwrap_or_else(|| panic!("no shadow row: {metrics}"));
+    assert_eq!(shadow["count"], 1, "{metrics}");
+
+    let stopped = run_ok(&server, &[&["plugin", "shadow", "stop"], &install[..]].concat());
+    assert_eq!(stopped.trim(), "stopped shadowing: router/haverhill-router of tenant haverhill");
+    let reset = run_ok(&server, &[&["plugin", "breaker", "reset"], &install[..]].concat());
+    assert_eq!(reset.trim(), "reset: breaker of router/haverhill-router for tenant haverhill is closed");
+}
+
+/// Polls the shadow results of Haverhill's router until `request` has one,
+/// because the shadow call runs in the background after routing.
+async fn wait_for_shadow_result(server: &TestServer, request: &str) {
+    let tenant = server.tenant("haverhill").id;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let results = server
+            .state
+            .manager
+            .shadow_results(tenant, Hook::Router, "haverhill-router", 10)
+            .await
+            .expect("shadow results are readable");
+        if results.iter().any(|result| result.request_id == request) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no shadow result of {request} within 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
