@@ -215,6 +215,36 @@ async fn ungranted_capability_rejected_at_activation() {
 
     let (_, shown) = send(&server, Method::GET, &install_path("haverhill", "router", "probe", ""), &key, None).await;
     assert_eq!(shown["active_version"], Value::Null, "{shown}");
+
+    let grants = json!({ "logs": true, "kv": true, "secrets": true, "http_hosts": ["127.0.0.1"] });
+    let (status, granted) = send(&server, Method::PUT, &install_path("haverhill", "router", "probe", "/grants"), &key, Some(grants)).await;
+    assert_eq!(status, 200, "{granted}");
+    assert_eq!(granted["grants"]["http_hosts"], json!(["127.0.0.1"]));
+    let (status, activated) = send(&server, Method::POST, &path, &key, Some(json!({ "version": 1 }))).await;
+    assert_eq!(status, 200, "once granted, the probe activates: {activated}");
+    assert_eq!(activated["install"]["active_version"]["version"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deactivate_falls_back_to_default_department() {
+    setup();
+    let server = TestServer::start().await;
+    let key = server.admin_key("haverhill").await;
+    let staff = server.api_key("haverhill").await;
+
+    let path = install_path("haverhill", "router", "haverhill-router", "/deactivate");
+    let (status, deactivated) = send(&server, Method::POST, &path, &key, None).await;
+
+    assert_eq!(status, 200, "{deactivated}");
+    assert_eq!(deactivated["active_version"], Value::Null, "{deactivated}");
+    let (_, department) = submit(&server, &staff, &tree_blocking_road()).await;
+    assert_eq!(department, "dpw-parks", "without a router the service's default department applies");
+    let (status, audit) = send(&server, Method::GET, "/api/v1/tenants/haverhill/plugin-audit?name=haverhill-router", &key, None).await;
+    assert_eq!(status, 200, "{audit}");
+    let entry = audit.as_array().expect("a list").iter().find(|entry| entry["action"] == "deactivate").cloned();
+    let entry = entry.unwrap_or_else(|| panic!("no deactivate entry: {audit}"));
+    assert_eq!(entry["from_version"], 1);
+    assert_eq!(entry["to_version"], Value::Null);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -155,6 +155,13 @@ async fn router_secret_stays_out_of_replies_and_logs() {
     server.state.manager.flush().await;
     read_everything(&server, &mut replies, "probe-city", &key, "router", "probe").await;
 
+    let path = "/api/v1/tenants/probe-city/installs/router/probe/secrets/api_token";
+    let (status, deleted) = replies.send(&server, Method::DELETE, path, &key, None).await;
+    assert_eq!(status, 200, "{deleted}");
+    assert_eq!(deleted["secrets"], json!([]), "{deleted}");
+    let routed = replies.submit(&server, "probe-city", &staff, &graffiti()).await;
+    assert_eq!(routed_reason(&routed), "secret api_token is missing");
+
     replies.assert_absent(secret);
     let captured = logs.text();
     assert!(captured.contains("probe-city") || captured.contains("api_token"), "the log capture is empty: {captured}");
