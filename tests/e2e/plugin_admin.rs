@@ -453,6 +453,21 @@ async fn other_tenant_admin_key_is_rejected() {
         (Method::PUT, router("/secrets/api_key"), Some(json!({ "value": "x" }))),
         (Method::GET, router("/logs"), None),
         (Method::GET, "/api/v1/tenants/haverhill/plugin-audit".into(), None),
+        (Method::GET, "/api/v1/tenants/haverhill/plugin-metrics".into(), None),
+        (Method::GET, "/api/v1/tenants/haverhill/plugins/haverhill-router/versions".into(), None),
+        (Method::GET, "/api/v1/tenants/haverhill/plugins/haverhill-router/versions/1".into(), None),
+        (Method::POST, "/api/v1/tenants/haverhill/plugins/haverhill-router/versions".into(), Some(json!({}))),
+        (Method::POST, "/api/v1/tenants/haverhill/installs".into(), Some(json!({ "hook": "router", "plugin": "haverhill-router" }))),
+        (Method::POST, router("/deactivate"), None),
+        (Method::PUT, router("/grants"), Some(json!({ "logs": true }))),
+        (Method::PUT, router("/limits"), Some(json!({ "fuel": 1000 }))),
+        (Method::PUT, router("/config"), Some(json!({ "ward": "3" }))),
+        (Method::DELETE, router("/secrets/api_key"), None),
+        (Method::POST, router("/dry-run"), Some(json!({ "version": 1 }))),
+        (Method::POST, router("/shadow"), Some(json!({ "version": 1 }))),
+        (Method::DELETE, router("/shadow"), None),
+        (Method::GET, router("/shadow-results"), None),
+        (Method::POST, router("/breaker/reset"), None),
     ];
     for (method, path, body) in attempts {
         let (status, reply) = send(&server, method.clone(), &path, &boston, body.clone()).await;
@@ -469,6 +484,12 @@ async fn other_tenant_admin_key_is_rejected() {
 
     let (status, reply) = install(&server, "boston", &boston, json!({ "hook": "router", "plugin": "haverhill-router" })).await;
     assert_eq!(status, 404, "Boston cannot install Haverhill's private plugin: {reply}");
+
+    let haverhill = server.admin_key("haverhill").await;
+    let (_, shown) = send(&server, Method::GET, &router(""), &haverhill, None).await;
+    assert_eq!(shown["active_version"]["version"], 1, "nothing Boston sent changed the install: {shown}");
+    assert_eq!(shown["limits"]["overrides"]["fuel"], Value::Null, "{shown}");
+    assert_eq!(shown["grants"]["logs"], false, "{shown}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
