@@ -3,12 +3,12 @@
 //!
 //! Tenant B routes Boston requests through its boston-router, one call at a
 //! time, and the bench records the latency of each `PluginManager::route`
-//! call. Each round has six phases: B alone, then B beside tenant A,
+//! call. Each round has seven phases: B alone, then B beside tenant A,
 //! whose [`A_CALLERS`] concurrent callers route requests through the
 //! fault-injector set to `none` (a well-behaved plugin, the control for
-//! A's request volume), to `loop` and to `grow-memory`. Two more phases run
-//! `loop` and `grow-memory` from a single caller of A, which shows what a
-//! cap of one running call per install would leave. The rounds repeat, so
+//! A's request volume), to `loop` and to `grow-memory`. Three more phases
+//! run the same from a single caller of A, which shows what a cap of one
+//! running call per install would leave. The rounds repeat, so
 //! that load from other processes falls on every phase alike.
 //!
 //! Each of A's callers starts a call as soon as its previous call returns,
@@ -82,6 +82,9 @@ async fn run() {
     support::print_load("at end");
 }
 
+/// Tenant A's calls by outcome kind: their count and their total latency.
+type Outcomes = BTreeMap<String, (u64, Duration)>;
+
 /// The two tenants on one manager.
 struct Neighbours {
     manager: Arc<PluginManager>,
@@ -96,6 +99,7 @@ const PHASES: &[Option<(&str, usize)>] = &[
     Some(("none", A_CALLERS)),
     Some(("loop", A_CALLERS)),
     Some(("grow-memory", A_CALLERS)),
+    Some(("none", 1)),
     Some(("loop", 1)),
     Some(("grow-memory", 1)),
 ];
@@ -111,7 +115,7 @@ async fn scenario(label: &str, breaker: BreakerConfig) {
     measure_quiet(&neighbours, &quiet_input, B_WARM_UP).await;
 
     let mut latencies: Vec<Vec<Duration>> = vec![Vec::new(); PHASES.len()];
-    let mut noisy_outcomes: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); PHASES.len()];
+    let mut noisy_outcomes: Vec<Outcomes> = vec![Outcomes::new(); PHASES.len()];
     for _ in 0..ROUNDS {
         for (index, phase) in PHASES.iter().enumerate() {
             let measured = match phase {
@@ -119,8 +123,10 @@ async fn scenario(label: &str, breaker: BreakerConfig) {
                 Some((fault, callers)) => {
                     reset_noisy_breaker(&neighbours).await;
                     let (measured, outcomes) = measure_beside_noisy(&neighbours, &quiet_input, fault, *callers).await;
-                    for (kind, count) in outcomes {
-                        *noisy_outcomes[index].entry(kind).or_insert(0) += count;
+                    for (kind, (count, total)) in outcomes {
+                        let (all_count, all_total) = noisy_outcomes[index].entry(kind).or_insert((0, Duration::ZERO));
+                        *all_count += count;
+                        *all_total += total;
                     }
                     measured
                 }
@@ -133,12 +139,21 @@ async fn scenario(label: &str, breaker: BreakerConfig) {
     let alone = Summary::of(&latencies[0]);
     for (index, phase) in PHASES.iter().enumerate() {
         let summary = Summary::of(&latencies[index]);
-        match phase {
-            None => print_phase("B alone (baseline)", &summary, &alone),
-            Some((fault, callers)) => {
-                print_phase(&format!("B beside A `{fault}` x {callers} callers"), &summary, &alone);
-                println!("   A's calls: {}", describe(&noisy_outcomes[index]));
-            }
+        let Some((fault, callers)) = phase else {
+            print_phase("B alone (baseline)", &summary, &alone);
+            continue;
+        };
+
+        print_phase(&format!("B beside A `{fault}` x {callers} callers"), &summary, &alone);
+        println!("   A's calls: {}", describe(&noisy_outcomes[index]));
+        if *fault != "none" {
+            let control = PHASES.iter().position(|other| *other == Some(("none", *callers))).expect("a control phase per caller count");
+            let control = Summary::of(&latencies[control]);
+            println!(
+                "   against B beside A `none` x {callers} callers: p50 {:.2} x, p99 {:.2} x",
+                summary.p50.as_secs_f64() / control.p50.as_secs_f64(),
+                summary.p99.as_secs_f64() / control.p99.as_secs_f64(),
+            );
         }
     }
 }
@@ -191,8 +206,9 @@ async fn measure_quiet(neighbours: &Neighbours, input: &RouteInput, calls: usize
 }
 
 /// Measures tenant B while `callers` concurrent callers of tenant A route
-/// requests with the `fault` setting, and returns B's latencies and A's outcomes by kind.
-async fn measure_beside_noisy(neighbours: &Neighbours, quiet_input: &RouteInput, fault: &str, callers: usize) -> (Vec<Duration>, BTreeMap<String, u64>) {
+/// requests with the `fault` setting, and returns B's latencies and A's
+/// outcomes by kind.
+async fn measure_beside_noisy(neighbours: &Neighbours, quiet_input: &RouteInput, fault: &str, callers: usize) -> (Vec<Duration>, Outcomes) {
     let stop = Arc::new(AtomicBool::new(false));
     let outcomes = Arc::new(Mutex::new(BTreeMap::new()));
     let noisy_input = Arc::new(support::fault_input(fault));
@@ -207,8 +223,14 @@ async fn measure_beside_noisy(neighbours: &Neighbours, quiet_input: &RouteInput,
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             while !stop.load(Ordering::Relaxed) {
                 interval.tick().await;
+                let started = Instant::now();
                 let outcome = manager.route(noisy, &input, Some("noisy")).await;
-                *outcomes.lock().unwrap().entry(outcome_kind(&outcome)).or_insert(0) += 1;
+                let elapsed = started.elapsed();
+
+                let mut outcomes = outcomes.lock().unwrap();
+                let (count, total) = outcomes.entry(outcome_kind(&outcome)).or_insert((0, Duration::ZERO));
+                *count += 1;
+                *total += elapsed;
             }
         }));
     }
@@ -233,8 +255,11 @@ fn outcome_kind(outcome: &RouteOutcome) -> String {
     }
 }
 
-fn describe(outcomes: &BTreeMap<String, u64>) -> String {
-    let parts: Vec<String> = outcomes.iter().map(|(kind, count)| format!("{count} {kind}")).collect();
+fn describe(outcomes: &Outcomes) -> String {
+    let parts: Vec<String> = outcomes
+        .iter()
+        .map(|(kind, (count, total))| format!("{count} {kind} (mean {})", micros(*total / u32::try_from(*count).unwrap_or(u32::MAX))))
+        .collect();
     parts.join(", ")
 }
 
