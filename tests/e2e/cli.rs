@@ -11,9 +11,17 @@ fn civic311(database_url: &str, args: &[&str]) -> Output {
     Command::new(civic311_bin!())
         .args(args)
         .env("DATABASE_URL", database_url)
+        .env("CIVIC311_DATA_DIR", key_folder())
         .env("RUST_LOG", "warn")
         .output()
         .expect("the civic311 binary runs")
+}
+
+/// Returns the folder of the platform key for this test process. Without
+/// it a command on PostgreSQL would create `./data/platform.key` in the
+/// source tree, which is the working directory of the tests.
+fn key_folder() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("civic311-cli-tests-{}", std::process::id()))
 }
 
 fn stdout(output: &Output) -> String {
@@ -387,6 +395,7 @@ async fn serve_answers_healthz_and_stops_on_sigterm() {
         .args(["--log-format", "json", "serve", "--bind", &bind])
         .args(["--tenants", tenants_dir().to_str().expect("UTF-8 path")])
         .env("DATABASE_URL", &database.url)
+        .env("CIVIC311_DATA_DIR", key_folder())
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -434,4 +443,30 @@ async fn serve_answers_healthz_and_stops_on_sigterm() {
     assert!(tenants.contains("haverhill"), "{started}");
     assert!(message("SIGTERM received; draining in-flight requests").is_some(), "{log}");
     assert!(message("civic311 server stopped").is_some(), "{log}");
+}
+
+#[tokio::test]
+async fn serve_with_invalid_platform_config_names_field() {
+    let database = TestDatabase::create().await;
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let config = folder.path().join("platform.toml");
+    std::fs::write(&config, "[defaults]\nwall_time_ms = 60000\n").expect("write platform.toml");
+
+    let output = civic311(
+        &database.url,
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--tenants",
+            tenants_dir().to_str().expect("UTF-8 path"),
+            "--platform-config",
+            config.to_str().expect("UTF-8 path"),
+        ],
+    );
+
+    assert_eq!(output.status.code(), Some(1), "stderr: {}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains("defaults.wall_time_ms"), "{message}");
+    assert!(message.contains("maxima.wall_time_ms = 30000"), "{message}");
 }

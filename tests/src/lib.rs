@@ -214,6 +214,7 @@ fn test_platform_options(database_url: &str) -> (PlatformOptions, Option<tempfil
         data_dir,
         redis_url: None,
         node_id: "test-node".to_string(),
+        config_file: None,
     };
     (options, temporary)
 }

@@ -12,12 +12,13 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use civic311_domain::manifest::ManifestError;
-use civic311_plugin_host::{HostConfig, PluginError, PluginHost};
+use civic311_plugin_host::{PluginError, PluginHost};
 use civic311_plugin_manager::{ManagerConfig, ManagerError, PluginManager};
 use civic311_store::{Store, StoreError};
 use tracing::Instrument;
 
 use crate::integrations::{IntegrationWorker, WorkerConfig};
+use crate::platform_config::{self, PlatformConfigError, PlatformSettings, PLATFORM_CONFIG_ENV};
 use crate::tenants::{self, ApplyError, TenantRegistry};
 
 /// State every handler receives.
@@ -53,6 +54,8 @@ pub enum StartupError {
     Manifest(#[from] ManifestError),
     #[error(transparent)]
     Apply(ApplyError),
+    #[error(transparent)]
+    PlatformConfig(#[from] PlatformConfigError),
 }
 
 impl From<ApplyError> for StartupError {
@@ -83,6 +86,8 @@ pub struct PlatformOptions {
     pub redis_url: Option<String>,
     /// Name of this node in logs and cluster events.
     pub node_id: String,
+    /// The settings file of plugin limits and the breaker; `None` uses the built-in settings.
+    pub config_file: Option<PathBuf>,
 }
 
 impl PlatformOptions {
@@ -102,15 +107,17 @@ impl PlatformOptions {
             data_dir,
             redis_url: non_empty_env(REDIS_URL_ENV),
             node_id,
+            config_file: non_empty_env(PLATFORM_CONFIG_ENV).map(PathBuf::from),
         }
     }
 
-    fn manager_config(&self) -> ManagerConfig {
+    fn manager_config(&self, settings: &PlatformSettings) -> ManagerConfig {
         ManagerConfig {
             redis_url: self.redis_url.clone(),
             data_dir: self.data_dir.clone(),
             node_id: self.node_id.clone(),
-            ..ManagerConfig::default()
+            breaker: settings.breaker.clone(),
+            max_upload_bytes: settings.host.max_component_bytes,
         }
     }
 }
@@ -199,9 +206,10 @@ pub async fn connect_platform(database_url: &str, options: &PlatformOptions) -> 
 
 /// Connects to the database and starts the plugin host and manager.
 async fn connect(database_url: &str, options: &PlatformOptions) -> Result<(Store, Arc<PluginHost>, Arc<PluginManager>), StartupError> {
+    let settings = platform_config::load(options.config_file.as_deref())?;
     let store = Store::connect(database_url).await?;
-    let plugins = Arc::new(PluginHost::new(HostConfig::default())?);
-    let manager = PluginManager::start(store.clone(), Arc::clone(&plugins), options.manager_config()).await?;
+    let plugins = Arc::new(PluginHost::new(settings.host.clone())?);
+    let manager = PluginManager::start(store.clone(), Arc::clone(&plugins), options.manager_config(&settings)).await?;
     tracing::info!(node.id = %options.node_id, data_dir = %options.data_dir.display(), redis = options.redis_url.is_some(), "plugin manager started");
     Ok((store, plugins, Arc::new(manager)))
 }

@@ -10,6 +10,7 @@ pub mod import;
 pub mod integrations;
 pub mod intake;
 pub mod open311;
+pub mod platform_config;
 pub mod staff;
 pub mod telephony;
 pub mod tenants;

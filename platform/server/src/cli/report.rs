@@ -11,13 +11,14 @@ use civic311_plugin_manager::CostShareReport;
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
     /// Divide a catalogue plugin's cost among the tenants that used it, by
-    /// usage (calls plus work orders and inspections synced) or equally.
+    /// usage (the work orders and inspections it synced, or its calls when it
+    /// synced none) or equally.
     CostShare(CostShareArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct CostShareArgs {
-    /// Name of the catalogue plugin, such as `viewpermit-sync`.
+    /// Name of the catalogue plugin, such as `viewpermit-integration`.
     #[arg(long)]
     pub plugin: String,
 

@@ -28,6 +28,12 @@ pub struct ServeArgs {
     /// other nodes on the same database. Without it this node runs alone.
     #[arg(long, env = app::REDIS_URL_ENV)]
     pub redis_url: Option<String>,
+
+    /// TOML file of plugin call limits (defaults and maxima), the upload size
+    /// limit and the circuit breaker; see platform.example.toml. Without it
+    /// the built-in settings apply.
+    #[arg(long, env = crate::platform_config::PLATFORM_CONFIG_ENV)]
+    pub platform_config: Option<PathBuf>,
 }
 
 pub async fn run(database_url: &str, args: ServeArgs) -> Result<(), CliError> {
@@ -37,6 +43,9 @@ pub async fn run(database_url: &str, args: ServeArgs) -> Result<(), CliError> {
     }
     if let Some(redis_url) = args.redis_url.filter(|url| !url.trim().is_empty()) {
         options.redis_url = Some(redis_url);
+    }
+    if let Some(config_file) = args.platform_config {
+        options.config_file = Some(config_file);
     }
 
     let state = app::build_state_with(database_url, &args.tenants, &options).await.map_err(|error| match error {
