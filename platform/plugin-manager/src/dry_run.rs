@@ -6,6 +6,7 @@
 //! and no KV writes. Both read the KV of their own install, see their own
 //! writes only within one call, get no secrets and no outbound HTTP.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use civic311_domain::plugin::{Grants, Hook};
@@ -21,6 +22,7 @@ use crate::lifecycle::check_hook;
 use crate::manager::PluginManager;
 use crate::registry::VersionRef;
 use crate::runtime::capabilities::ReadOnlyCapabilities;
+use crate::runtime::route::with_install_config;
 
 /// Maximum requests in one dry run.
 pub const MAX_DRY_RUN_REQUESTS: usize = 1000;
@@ -69,6 +71,8 @@ struct Runner {
     install: InstallId,
     limits: CallLimits,
     grants: Grants,
+    /// The install's config, laid over each input's settings.
+    config: BTreeMap<String, String>,
 }
 
 impl PluginManager {
@@ -107,6 +111,7 @@ impl PluginManager {
             install: install.id,
             limits: self.host.config().limits_for(&install.limits)?,
             grants: install.grants.clone(),
+            config: install.config.clone(),
         };
         let active = self.registry.router(tenant).map(|active| {
             let runner = Runner {
@@ -114,6 +119,7 @@ impl PluginManager {
                 install: active.install.id,
                 limits: active.limits.clone(),
                 grants: active.install.grants.clone(),
+                config: active.install.config.clone(),
             };
             (active.version.clone(), runner)
         });
@@ -200,7 +206,8 @@ fn decide(
         )),
     };
 
-    match host.route_with(&runner.plugin, input, &call).result {
+    let input = with_install_config(input, &runner.config);
+    match host.route_with(&runner.plugin, &input, &call).result {
         Ok(decision) => DecisionOrError::Decision { decision },
         Err(error) => DecisionOrError::Error {
             kind: error.kind().to_string(),

@@ -2,6 +2,7 @@
 //! breaker admission, the call on a blocking thread, the call record and
 //! usage, the breaker's verdict, and the shadow candidate in the background.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,7 +69,7 @@ impl PluginManager {
         let (context, capabilities) = self.call_context(active, request_id);
         let host = Arc::clone(&self.host);
         let call_active = Arc::clone(active);
-        let call_input = input.clone();
+        let call_input = with_install_config(input, &active.install.config);
 
         let joined = tokio::task::spawn_blocking(move || host.route_with(&call_active.plugin, &call_input, &context)).await;
         let mut report = joined.unwrap_or_else(|error| host_panic(active, error));
@@ -93,6 +94,7 @@ impl PluginManager {
             let Some((candidate, plugin)) = active.shadow.clone() else {
                 return;
             };
+            let input = with_install_config(&input, &active.install.config);
             let context = CallContext {
                 limits: active.limits.clone(),
                 grants: active.install.grants.clone(),
@@ -115,6 +117,15 @@ impl PluginManager {
             }
         });
     }
+}
+
+/// Returns `input` with the install's `config` laid over its settings, so a
+/// key of the install's config replaces the manifest's `[routing.settings]`
+/// value of the same key.
+pub(crate) fn with_install_config(input: &RouteInput, config: &BTreeMap<String, String>) -> RouteInput {
+    let mut input = input.clone();
+    input.settings.extend(config.iter().map(|(key, value)| (key.clone(), value.clone())));
+    input
 }
 
 /// Classifies a routing result for the breaker. A decision naming a

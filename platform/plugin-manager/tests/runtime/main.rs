@@ -7,6 +7,7 @@
 mod breaker;
 mod capabilities;
 mod cluster;
+mod config;
 mod cost_share;
 mod isolation;
 mod records;
