@@ -4,8 +4,6 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
-use alloc::vec::Vec;
-
 use serde::Serialize;
 
 use crate::model::{RoutedRequest, SyncFailure};
@@ -53,65 +51,29 @@ pub struct Location {
 /// Returns `Rejected` when the install's configuration lacks what the work
 /// order needs, naming the key to set.
 pub fn plan(request: &RoutedRequest) -> Result<Option<WorkOrderPlan>, SyncFailure> {
-    let config = &request.config;
-    let mapped_work_type = config.get(&format!("work_type.{}", request.service_code));
-    let department_listed = list(config.get("departments")).any(|code| code == request.department);
-    if mapped_work_type.is_none() && !department_listed {
+    if !request.is_selected("work_type") {
         return Ok(None);
     }
 
-    let base_url = base_url(config.get("base_url"))?;
-    let Some(work_type) = mapped_work_type.or_else(|| config.get("default_work_type")) else {
-        return Err(SyncFailure::Rejected(format!(
-            "no Maintstar work type for service code {}; set install config work_type.{} or default_work_type",
-            request.service_code, request.service_code
-        )));
-    };
+    let base_url = request.url_config("base_url", "Maintstar's API base URL")?;
+    let work_type = request.mapped_or_default("work_type", "default_work_type", "Maintstar work type")?;
 
     let work_order = NewWorkOrder {
         external_ref: request.id.clone(),
-        work_type: work_type.clone(),
-        description: description(request),
+        work_type,
+        description: request.summary(MAX_DESCRIPTION_BYTES),
         location: Location {
             address: request.address.clone(),
             latitude: request.location.map(|(lat, _)| lat),
             longitude: request.location.map(|(_, long)| long),
         },
         priority: priority(request),
-        department: config
-            .get(&format!("department.{}", request.department))
-            .cloned()
-            .unwrap_or_else(|| request.department.clone()),
+        department: request.config_or(&format!("department.{}", request.department), &request.department),
         requested_at: request.requested_at.clone(),
     };
-    let api_key_secret = config
-        .get("api_key_secret")
-        .cloned()
-        .unwrap_or_else(|| DEFAULT_API_KEY_SECRET.to_string());
+    let api_key_secret = request.config_or("api_key_secret", DEFAULT_API_KEY_SECRET);
 
     Ok(Some(WorkOrderPlan { base_url, api_key_secret, work_order }))
-}
-
-/// Splits a comma-separated config value into trimmed, non-empty items.
-fn list(value: Option<&String>) -> impl Iterator<Item = &str> {
-    value
-        .map(|text| text.split(','))
-        .into_iter()
-        .flatten()
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-}
-
-fn base_url(value: Option<&String>) -> Result<String, SyncFailure> {
-    match value.map(|url| url.trim().trim_end_matches('/')) {
-        Some(url) if url.starts_with("https://") || url.starts_with("http://") => Ok(url.to_string()),
-        Some(url) => Err(SyncFailure::Rejected(format!(
-            "install config base_url {url:?} is not an http or https URL; set it to Maintstar's API base URL"
-        ))),
-        None => Err(SyncFailure::Rejected(
-            "install config base_url is missing; set it to Maintstar's API base URL".to_string(),
-        )),
-    }
 }
 
 /// Maps the request's priority: a `priority.<priority>` entry, or
@@ -127,33 +89,6 @@ fn priority(request: &RoutedRequest) -> String {
         _ => "ROUTINE",
     };
     default.to_string()
-}
-
-/// Writes the service name and description, then one line per answered
-/// attribute, cut to [`MAX_DESCRIPTION_BYTES`] on a character boundary.
-fn description(request: &RoutedRequest) -> String {
-    let mut text = format!("{}: {}", request.service_name, request.description.trim());
-    for (code, values) in &request.answers {
-        if values.is_empty() {
-            continue;
-        }
-        let joined: Vec<&str> = values.iter().map(|value| value.trim()).collect();
-        text.push_str(&format!("\n{code}: {}", joined.join(", ")));
-    }
-    truncate(&mut text, MAX_DESCRIPTION_BYTES);
-    text
-}
-
-/// Cuts `text` to at most `max_bytes`, on a character boundary.
-pub fn truncate(text: &mut String, max_bytes: usize) {
-    if text.len() <= max_bytes {
-        return;
-    }
-    let mut end = max_bytes;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.truncate(end);
 }
 
 #[cfg(test)]
@@ -267,7 +202,7 @@ mod tests {
         request.answers.clear();
         request.description = "é".repeat(3000);
 
-        let text = description(&request);
+        let text = request.summary(MAX_DESCRIPTION_BYTES);
 
         assert!(text.len() <= MAX_DESCRIPTION_BYTES);
         assert!(text.len() >= MAX_DESCRIPTION_BYTES - 1);

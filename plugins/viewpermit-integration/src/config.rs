@@ -4,8 +4,6 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
-use alloc::vec::Vec;
-
 use serde::Serialize;
 
 use crate::model::{RoutedRequest, SyncFailure};
@@ -18,6 +16,9 @@ pub const SOURCE_SYSTEM: &str = "civic311";
 
 /// ViewPermit's maximum notes length, in bytes.
 pub const MAX_NOTES_BYTES: usize = 2000;
+
+/// The value expected in `base_url` and `token_url`, named in error messages.
+const URL_DESCRIPTION: &str = "a ViewPermit http or https URL";
 
 /// Our priorities that ViewPermit treats as urgent unless `urgent_priorities` lists others.
 const DEFAULT_URGENT_PRIORITIES: &str = "urgent,high";
@@ -63,68 +64,30 @@ pub struct Establishment {
 /// Returns `Rejected` when the configuration or the request lacks what
 /// ViewPermit needs, naming the key to set or the missing field.
 pub fn plan(request: &RoutedRequest) -> Result<Option<InspectionPlan>, SyncFailure> {
-    let config = &request.config;
-    let mapped_type = config.get(&format!("inspection_type.{}", request.service_code));
-    let department_listed = list(config.get("departments")).any(|code| code == request.department);
-    if mapped_type.is_none() && !department_listed {
+    if !request.is_selected("inspection_type") {
         return Ok(None);
     }
 
-    let base_url = url_setting(config.get("base_url"), "base_url")?;
-    let token_url = match config.get("token_url") {
-        Some(value) => url_setting(Some(value), "token_url")?,
+    let base_url = request.url_config("base_url", URL_DESCRIPTION)?;
+    let token_url = match request.config.get("token_url") {
+        Some(_) => request.url_config("token_url", URL_DESCRIPTION)?,
         None => format!("{base_url}/oauth/token"),
     };
-    let client_id = required(config.get("client_id"), "client_id", "the OAuth client id ViewPermit issued to the city")?;
-    let Some(inspection_type) = mapped_type.or_else(|| config.get("default_inspection_type")) else {
-        return Err(SyncFailure::Rejected(format!(
-            "no ViewPermit inspection type for service code {}; set install config inspection_type.{} or default_inspection_type",
-            request.service_code, request.service_code
-        )));
-    };
+    let client_id = request.required_config("client_id", "the OAuth client id ViewPermit issued to the city")?;
+    let inspection_type = request.mapped_or_default("inspection_type", "default_inspection_type", "ViewPermit inspection type")?;
 
     let inspection = NewInspectionRequest {
         source_system: SOURCE_SYSTEM.to_string(),
         source_system_id: request.id.clone(),
-        inspection_type: inspection_type.clone(),
+        inspection_type,
         establishment: establishment(request)?,
-        notes: notes(request),
+        notes: request.summary(MAX_NOTES_BYTES),
         priority: priority(request),
         requested_date: requested_date(&request.requested_at)?,
     };
-    let client_secret_name = config
-        .get("client_secret_secret")
-        .cloned()
-        .unwrap_or_else(|| DEFAULT_CLIENT_SECRET_NAME.to_string());
+    let client_secret_name = request.config_or("client_secret_secret", DEFAULT_CLIENT_SECRET_NAME);
 
     Ok(Some(InspectionPlan { base_url, token_url, client_id, client_secret_name, inspection }))
-}
-
-/// Splits a comma-separated config value into trimmed, non-empty items.
-fn list(value: Option<&String>) -> impl Iterator<Item = &str> {
-    value
-        .map(|text| text.split(','))
-        .into_iter()
-        .flatten()
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-}
-
-fn required(value: Option<&String>, key: &str, what: &str) -> Result<String, SyncFailure> {
-    match value.map(|text| text.trim()) {
-        Some(text) if !text.is_empty() => Ok(text.to_string()),
-        _ => Err(SyncFailure::Rejected(format!("install config {key} is missing; set it to {what}"))),
-    }
-}
-
-fn url_setting(value: Option<&String>, key: &str) -> Result<String, SyncFailure> {
-    let url = required(value, key, "a ViewPermit http or https URL")?;
-    let url = url.trim_end_matches('/');
-    if url.starts_with("https://") || url.starts_with("http://") {
-        Ok(url.to_string())
-    } else {
-        Err(SyncFailure::Rejected(format!("install config {key} {url:?} is not an http or https URL")))
-    }
 }
 
 /// The establishment: the request's address, and its name from the answer
@@ -174,33 +137,6 @@ fn requested_date(requested_at: &str) -> Result<String, SyncFailure> {
     } else {
         Err(SyncFailure::Rejected(format!("requested_at {requested_at:?} is not an RFC 3339 timestamp")))
     }
-}
-
-/// Writes the service name and description, then one line per answered
-/// attribute, cut to [`MAX_NOTES_BYTES`] on a character boundary.
-fn notes(request: &RoutedRequest) -> String {
-    let mut text = format!("{}: {}", request.service_name, request.description.trim());
-    for (code, values) in &request.answers {
-        if values.is_empty() {
-            continue;
-        }
-        let joined: Vec<&str> = values.iter().map(|value| value.trim()).collect();
-        text.push_str(&format!("\n{code}: {}", joined.join(", ")));
-    }
-    truncate(&mut text, MAX_NOTES_BYTES);
-    text
-}
-
-/// Cuts `text` to at most `max_bytes`, on a character boundary.
-pub fn truncate(text: &mut String, max_bytes: usize) {
-    if text.len() <= max_bytes {
-        return;
-    }
-    let mut end = max_bytes;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.truncate(end);
 }
 
 #[cfg(test)]
@@ -327,7 +263,7 @@ mod tests {
         request.answers.clear();
         request.description = "ü".repeat(1500);
 
-        let text = notes(&request);
+        let text = request.summary(MAX_NOTES_BYTES);
 
         assert!(text.len() <= MAX_NOTES_BYTES);
         assert!(text.ends_with('ü'));

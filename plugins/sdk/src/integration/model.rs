@@ -1,6 +1,6 @@
 //! Plain-Rust forms of the `integration` world's types and of the
-//! capabilities the plugin uses, so that the sync logic runs and is tested
-//! natively as well as inside the component.
+//! capabilities an integration uses, so that its sync logic runs and is
+//! tested natively as well as inside the component.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -30,20 +30,22 @@ pub struct RoutedRequest {
     pub config: BTreeMap<String, String>,
 }
 
-/// The kind of a back-end record. Maintstar records are work orders.
+/// The kind of a back-end record, as the world's `record-kind`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecordKind {
     WorkOrder,
+    Inspection,
+    Other,
 }
 
-/// A work order that a sync created or found.
+/// A back-end record that a sync created or found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncedRecord {
     pub kind: RecordKind,
-    /// Maintstar's work order id, such as `WO-000001`.
+    /// The back end's id of the record, such as `WO-000001`.
     pub remote_id: String,
     pub remote_status: Option<String>,
-    /// Whether this call created the work order.
+    /// Whether this call created the record.
     pub created: bool,
 }
 
@@ -56,7 +58,7 @@ pub enum SyncFailure {
     Rejected(String),
 }
 
-/// HTTP methods the plugin uses.
+/// HTTP methods an integration uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
     Get,
@@ -98,9 +100,15 @@ pub enum LogLevel {
     Error,
 }
 
-/// The platform capabilities the sync uses: `http`, `secrets` and `log`.
+/// The platform capabilities a sync may use: `http`, `secrets`, `log` and `kv`.
+///
+/// A key-value error is the payload of the `kv` interface's `kv-error`.
+/// The component imports only the interfaces whose methods the plugin calls.
 pub trait Capabilities {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, HttpError>;
     fn secret(&self, name: &str) -> Option<String>;
     fn log(&self, level: LogLevel, message: &str);
+    fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
+    fn kv_set(&self, key: &str, value: &[u8]) -> Result<(), String>;
+    fn kv_delete(&self, key: &str) -> Result<(), String>;
 }

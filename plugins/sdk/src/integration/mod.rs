@@ -19,6 +19,12 @@
 //! The capability interfaces are re-exported here as [`log`], [`kv`],
 //! [`secrets`] and [`http`]; they are the same modules as in
 //! [`crate::capabilities`]. The component imports only those it calls.
+//!
+//! [`model`] has plain-Rust forms of the world's types and a
+//! [`model::Capabilities`] trait, so that a plugin's sync logic also runs
+//! natively in unit tests. [`platform::run`] converts the world's request,
+//! runs that logic with the platform's capabilities and converts the result
+//! back. [`install_config`] reads the install's configuration entries.
 
 wit_bindgen::generate!({
     world: "integration",
@@ -35,6 +41,10 @@ wit_bindgen::generate!({
 });
 
 pub use crate::capabilities::{http, kv, log, secrets};
+
+pub mod install_config;
+pub mod model;
+pub mod platform;
 
 /// Returns the value of the install's configuration entry `key`, if the
 /// tenant's admin set it.
