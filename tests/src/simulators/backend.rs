@@ -1,11 +1,14 @@
 //! Parts shared by the back-end simulators (Maintstar, ViewPermit): the
-//! failures a test schedules, the log of requests received, and the loopback
-//! server that runs an axum router until the simulator is dropped.
+//! failures a test schedules and the responses that inject them, the log of
+//! requests received, and the loopback server that runs an axum router until
+//! the simulator is dropped. [`Backend`] is the test-facing API over these.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::{Method, StatusCode, Uri, header};
+use axum::response::Response;
 use tokio::sync::oneshot;
 
 /// A failure that a simulator injects instead of, or after, an operation.
@@ -98,9 +101,144 @@ pub fn drop_connection() -> ! {
     std::panic::resume_unwind(Box::new("simulated lost response"))
 }
 
-/// Waits for `duration`, for [`Fault::Hang`].
-pub async fn hang(duration: Duration) {
-    tokio::time::sleep(duration).await;
+/// Closes the connection without a response when `fault` is
+/// [`Fault::LoseResponse`]. A handler calls it after the operation ran.
+pub fn lose_response_on(fault: &Option<Fault>) {
+    if fault == &Some(Fault::LoseResponse) {
+        drop_connection();
+    }
+}
+
+/// A vendor's error responses to the faults that respond before the operation runs.
+pub struct FaultResponses {
+    /// Builds an error response in the vendor's body format from a status, an error code and a message.
+    pub error: fn(StatusCode, &str, &str) -> Response,
+    /// Error code of [`Fault::InternalError`].
+    pub internal_error_code: &'static str,
+    /// Error code of [`Fault::Unavailable`] and [`Fault::Hang`].
+    pub unavailable_code: &'static str,
+    /// Message of [`Fault::Unavailable`].
+    pub maintenance_message: &'static str,
+    /// Message of [`Fault::RateLimited`].
+    pub rate_limited_message: &'static str,
+    /// Error code of [`Fault::Invalid`].
+    pub validation_code: &'static str,
+}
+
+impl FaultResponses {
+    /// Returns the response of `fault` when it responds before the operation
+    /// runs. [`Fault::Hang`] waits first. [`Fault::LoseResponse`] and no
+    /// fault return `None`, so the operation runs.
+    pub async fn before_operation(&self, fault: &Option<Fault>) -> Option<Response> {
+        let response = match fault.as_ref()? {
+            Fault::InternalError => (self.error)(StatusCode::INTERNAL_SERVER_ERROR, self.internal_error_code, "An unexpected error occurred."),
+            Fault::Unavailable => self.retry_later(StatusCode::SERVICE_UNAVAILABLE, self.unavailable_code, self.maintenance_message),
+            Fault::RateLimited => self.retry_later(StatusCode::TOO_MANY_REQUESTS, "rate_limited", self.rate_limited_message),
+            Fault::Hang(duration) => {
+                tokio::time::sleep(*duration).await;
+                self.retry_later(StatusCode::SERVICE_UNAVAILABLE, self.unavailable_code, "The request timed out upstream.")
+            }
+            Fault::Invalid(message) => (self.error)(StatusCode::BAD_REQUEST, self.validation_code, message),
+            Fault::LoseResponse => return None,
+        };
+        Some(response)
+    }
+
+    /// Builds an error response with `Retry-After: 1`.
+    pub fn retry_later(&self, status: StatusCode, code: &str, message: &str) -> Response {
+        let mut response = (self.error)(status, code, message);
+        response.headers_mut().insert(header::RETRY_AFTER, "1".parse().expect("a valid header value"));
+        response
+    }
+}
+
+/// The state that every back-end simulator shares with its handlers: the
+/// scheduled faults and the log of requests received.
+pub struct BackendState<Op> {
+    pub faults: FaultSchedule<Op>,
+    requests: Mutex<Vec<ReceivedRequest>>,
+}
+
+impl<Op: Copy + PartialEq> Default for BackendState<Op> {
+    fn default() -> BackendState<Op> {
+        BackendState { faults: FaultSchedule::default(), requests: Mutex::new(Vec::new()) }
+    }
+}
+
+impl<Op: Copy + PartialEq> BackendState<Op> {
+    /// Takes the fault scheduled for one request of `operation`. Returns
+    /// the fault's response as the error when it responds before the
+    /// operation runs, else the fault for the handler to apply after it.
+    pub async fn take_fault(&self, operation: Op, responses: &FaultResponses) -> Result<Option<Fault>, Response> {
+        let fault = self.faults.take(operation);
+        match responses.before_operation(&fault).await {
+            Some(response) => Err(response),
+            None => Ok(fault),
+        }
+    }
+
+    /// Appends a request to the log, before authentication.
+    pub fn log_request(&self, method: &Method, uri: &Uri) {
+        self.requests().push(ReceivedRequest {
+            method: method.to_string(),
+            path: uri.path().to_string(),
+            query: uri.query().map(str::to_string),
+        });
+    }
+
+    fn requests(&self) -> MutexGuard<'_, Vec<ReceivedRequest>> {
+        self.requests.lock().expect("request log lock")
+    }
+}
+
+/// A running back-end simulator: its loopback server and the state its
+/// handlers share. Each simulator dereferences to its `Backend`, so tests
+/// call these methods on the simulator.
+pub struct Backend<Op> {
+    server: LoopbackServer,
+    state: Arc<BackendState<Op>>,
+}
+
+impl<Op: Copy + PartialEq> Backend<Op> {
+    /// Serves `router`, whose handlers share `state`, on a loopback port.
+    pub async fn start(router: Router, state: Arc<BackendState<Op>>) -> Backend<Op> {
+        Backend { server: LoopbackServer::start(router).await, state }
+    }
+
+    /// Base URL such as `http://127.0.0.1:41234`, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.server.base_url
+    }
+
+    /// Returns the host and port, such as `127.0.0.1:41234`, for an HTTP allow-list.
+    pub fn host(&self) -> &str {
+        self.server.base_url.trim_start_matches("http://")
+    }
+
+    /// Injects `fault` into the next `count` requests of any operation.
+    pub fn fail_next(&self, count: u32, fault: Fault) {
+        self.state.faults.schedule(None, count, fault);
+    }
+
+    /// Injects `fault` into the next `count` requests of `operation`.
+    pub fn fail_next_on(&self, operation: Op, count: u32, fault: Fault) {
+        self.state.faults.schedule(Some(operation), count, fault);
+    }
+
+    /// Removes every fault not yet injected.
+    pub fn clear_faults(&self) {
+        self.state.faults.clear();
+    }
+
+    /// Returns every request received, in arrival order, including rejected ones.
+    pub fn requests(&self) -> Vec<ReceivedRequest> {
+        self.state.requests().clone()
+    }
+
+    /// Returns how many requests the simulator received.
+    pub fn requests_received(&self) -> usize {
+        self.state.requests().len()
+    }
 }
 
 /// An axum router served on a loopback port until [`LoopbackServer`] is dropped.

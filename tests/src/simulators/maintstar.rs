@@ -3,7 +3,7 @@
 //! `docs/integrations/maintstar.md`.
 //!
 //! It checks the `X-API-Key` header, stores work orders in memory, finds
-//! them by external reference and injects the failures of [`Fault`] on
+//! them by external reference and injects the failures of [`Fault`](backend::Fault) on
 //! demand. Tests read the stored work orders, the requests received and the
 //! last API key sent, so they can check that the secret arrived without
 //! printing it.
@@ -11,6 +11,7 @@
 #![allow(clippy::result_large_err, reason = "a handler step returns the error response to send, once per request")]
 
 use std::collections::BTreeSet;
+use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -23,7 +24,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::backend::{self, Fault, FaultSchedule, LoopbackServer, ReceivedRequest};
+use super::backend::{self, Backend, BackendState, FaultResponses};
 
 /// The API key the simulator accepts unless a test chooses another.
 pub const TEST_API_KEY: &str = "mst-test-4b1d7e0c9a2f";
@@ -111,7 +112,6 @@ struct LookupQuery {
 #[derive(Default)]
 struct Records {
     work_orders: Vec<WorkOrder>,
-    requests: Vec<ReceivedRequest>,
     last_api_key: Option<String>,
 }
 
@@ -119,13 +119,33 @@ struct Shared {
     api_key: String,
     work_types: BTreeSet<String>,
     records: Mutex<Records>,
-    faults: FaultSchedule<MaintstarOperation>,
+    backend: Arc<BackendState<MaintstarOperation>>,
 }
 
-/// A running Maintstar simulator on a loopback port. Dropping it stops the server.
+/// Maintstar's error responses to injected faults.
+const FAULT_RESPONSES: FaultResponses = FaultResponses {
+    error,
+    internal_error_code: "internal_error",
+    unavailable_code: "service_unavailable",
+    maintenance_message: "Maintstar is under maintenance.",
+    rate_limited_message: "Too many requests for this API key.",
+    validation_code: "validation_failed",
+};
+
+/// A running Maintstar simulator on a loopback port. Dropping it stops the
+/// server. Its [`Backend`] methods return its URL and requests received and
+/// schedule faults.
 pub struct MaintstarSim {
-    server: LoopbackServer,
+    backend: Backend<MaintstarOperation>,
     shared: Arc<Shared>,
+}
+
+impl Deref for MaintstarSim {
+    type Target = Backend<MaintstarOperation>;
+
+    fn deref(&self) -> &Backend<MaintstarOperation> {
+        &self.backend
+    }
 }
 
 impl MaintstarSim {
@@ -140,44 +160,20 @@ impl MaintstarSim {
             api_key: api_key.to_string(),
             work_types: work_types.iter().map(|work_type| work_type.to_string()).collect(),
             records: Mutex::new(Records::default()),
-            faults: FaultSchedule::default(),
+            backend: Arc::new(BackendState::default()),
         });
         let router = Router::new()
             .route("/api/v2/work-orders", get(lookup_work_orders).post(create_work_order))
             .route("/api/v2/work-orders/{id}", get(get_work_order))
             .with_state(shared.clone());
 
-        MaintstarSim { server: LoopbackServer::start(router).await, shared }
-    }
-
-    /// Base URL such as `http://127.0.0.1:41234`, without a trailing slash.
-    pub fn base_url(&self) -> &str {
-        &self.server.base_url
-    }
-
-    /// Returns the host and port, such as `127.0.0.1:41234`, for an HTTP allow-list.
-    pub fn host(&self) -> &str {
-        self.server.base_url.trim_start_matches("http://")
+        let backend = Backend::start(router, shared.backend.clone()).await;
+        MaintstarSim { backend, shared }
     }
 
     /// Returns the API key the simulator accepts.
     pub fn api_key(&self) -> &str {
         &self.shared.api_key
-    }
-
-    /// Injects `fault` into the next `count` requests of any operation.
-    pub fn fail_next(&self, count: u32, fault: Fault) {
-        self.shared.faults.schedule(None, count, fault);
-    }
-
-    /// Injects `fault` into the next `count` requests of `operation`.
-    pub fn fail_next_on(&self, operation: MaintstarOperation, count: u32, fault: Fault) {
-        self.shared.faults.schedule(Some(operation), count, fault);
-    }
-
-    /// Removes every fault not yet injected.
-    pub fn clear_faults(&self) {
-        self.shared.faults.clear();
     }
 
     /// Returns every stored work order, oldest first.
@@ -207,16 +203,6 @@ impl MaintstarSim {
         order.status = status.to_string();
     }
 
-    /// Returns every request received, in arrival order, including rejected ones.
-    pub fn requests(&self) -> Vec<ReceivedRequest> {
-        self.records().requests.clone()
-    }
-
-    /// Returns how many requests the simulator received.
-    pub fn requests_received(&self) -> usize {
-        self.records().requests.len()
-    }
-
     /// Returns the value of the last `X-API-Key` header received, right or wrong.
     pub fn last_api_key(&self) -> Option<String> {
         self.records().last_api_key.clone()
@@ -236,12 +222,8 @@ impl Shared {
     fn receive(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<(), Response> {
         let api_key = headers.get(API_KEY_HEADER).and_then(|value| value.to_str().ok()).map(str::to_string);
 
+        self.backend.log_request(method, uri);
         let mut records = self.records();
-        records.requests.push(ReceivedRequest {
-            method: method.to_string(),
-            path: uri.path().to_string(),
-            query: uri.query().map(str::to_string),
-        });
         if api_key.is_some() {
             records.last_api_key = api_key.clone();
         }
@@ -251,21 +233,6 @@ impl Shared {
             Some(key) if key == self.api_key => Ok(()),
             Some(_) => Err(error(StatusCode::UNAUTHORIZED, "invalid_api_key", "The X-API-Key header does not match an active API key.")),
             None => Err(error(StatusCode::UNAUTHORIZED, "missing_api_key", "Send the API key in the X-API-Key header.")),
-        }
-    }
-
-    /// Returns the response of a fault injected before the operation runs, if any.
-    async fn fault_before(&self, fault: &Option<Fault>) -> Option<Response> {
-        match fault.as_ref()? {
-            Fault::InternalError => Some(error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "An unexpected error occurred.")),
-            Fault::Unavailable => Some(retry_later(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "Maintstar is under maintenance.")),
-            Fault::RateLimited => Some(retry_later(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests for this API key.")),
-            Fault::Hang(duration) => {
-                backend::hang(*duration).await;
-                Some(retry_later(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "The request timed out upstream."))
-            }
-            Fault::Invalid(message) => Some(error(StatusCode::BAD_REQUEST, "validation_failed", message)),
-            Fault::LoseResponse => None,
         }
     }
 
@@ -311,10 +278,10 @@ async fn lookup_work_orders(
     if let Err(response) = shared.receive(&method, &uri, &headers) {
         return response;
     }
-    let fault = shared.faults.take(MaintstarOperation::Lookup);
-    if let Some(response) = shared.fault_before(&fault).await {
-        return response;
-    }
+    let fault = match shared.backend.take_fault(MaintstarOperation::Lookup, &FAULT_RESPONSES).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
 
     let Some(external_ref) = query.external_ref else {
         return error(StatusCode::BAD_REQUEST, "validation_failed", "The external_ref query parameter is required.");
@@ -327,9 +294,7 @@ async fn lookup_work_orders(
         .cloned()
         .collect();
 
-    if fault == Some(Fault::LoseResponse) {
-        backend::drop_connection();
-    }
+    backend::lose_response_on(&fault);
     Json(json!({ "work_orders": found })).into_response()
 }
 
@@ -337,10 +302,10 @@ async fn create_work_order(State(shared): State<Arc<Shared>>, method: Method, ur
     if let Err(response) = shared.receive(&method, &uri, &headers) {
         return response;
     }
-    let fault = shared.faults.take(MaintstarOperation::Create);
-    if let Some(response) = shared.fault_before(&fault).await {
-        return response;
-    }
+    let fault = match shared.backend.take_fault(MaintstarOperation::Create, &FAULT_RESPONSES).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
 
     let order: NewWorkOrder = match serde_json::from_slice(&body) {
         Ok(order) => order,
@@ -357,9 +322,7 @@ async fn create_work_order(State(shared): State<Arc<Shared>>, method: Method, ur
         Err(existing_id) => return duplicate(&existing_id),
     };
 
-    if fault == Some(Fault::LoseResponse) {
-        backend::drop_connection();
-    }
+    backend::lose_response_on(&fault);
     let location = format!("/api/v2/work-orders/{}", stored.id);
     (StatusCode::CREATED, [(header::LOCATION, location)], Json(stored)).into_response()
 }
@@ -391,16 +354,14 @@ async fn get_work_order(State(shared): State<Arc<Shared>>, method: Method, uri: 
     if let Err(response) = shared.receive(&method, &uri, &headers) {
         return response;
     }
-    let fault = shared.faults.take(MaintstarOperation::Get);
-    if let Some(response) = shared.fault_before(&fault).await {
-        return response;
-    }
+    let fault = match shared.backend.take_fault(MaintstarOperation::Get, &FAULT_RESPONSES).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
 
     let found = shared.records().work_orders.iter().find(|order| order.id == id).cloned();
 
-    if fault == Some(Fault::LoseResponse) {
-        backend::drop_connection();
-    }
+    backend::lose_response_on(&fault);
     match found {
         Some(order) => Json(order).into_response(),
         None => error(StatusCode::NOT_FOUND, "not_found", &format!("No work order {id}.")),
@@ -409,12 +370,6 @@ async fn get_work_order(State(shared): State<Arc<Shared>>, method: Method, uri: 
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response()
-}
-
-fn retry_later(status: StatusCode, code: &str, message: &str) -> Response {
-    let mut response = error(status, code, message);
-    response.headers_mut().insert(header::RETRY_AFTER, "1".parse().expect("a valid header value"));
-    response
 }
 
 fn duplicate(existing_id: &str) -> Response {

@@ -5,13 +5,14 @@
 //! A client first exchanges its client id and secret for a bearer token at
 //! `POST /oauth/token` (OAuth 2.0 client-credentials grant), then files and
 //! looks up inspection requests with that token. Tests can expire every
-//! token, inject the failures of [`Fault`], and read the stored inspection
+//! token, inject the failures of [`Fault`](backend::Fault), and read the stored inspection
 //! requests, the requests received and the credentials last sent, so they
 //! can check that the secret arrived without printing it.
 
 #![allow(clippy::result_large_err, reason = "a handler step returns the error response to send, once per request")]
 
 use std::collections::{BTreeSet, HashMap};
+use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::backend::{self, Fault, FaultSchedule, LoopbackServer, ReceivedRequest};
+use super::backend::{self, Backend, BackendState, FaultResponses};
 
 /// The client id the simulator accepts unless a test chooses another.
 pub const TEST_CLIENT_ID: &str = "civic311-haverhill";
@@ -127,7 +128,6 @@ pub struct ClientCredentials {
 #[derive(Default)]
 struct Records {
     inspections: Vec<InspectionRequest>,
-    requests: Vec<ReceivedRequest>,
     /// Issued tokens and when each expires.
     tokens: HashMap<String, Instant>,
     tokens_issued: usize,
@@ -140,13 +140,33 @@ struct Shared {
     inspection_types: BTreeSet<String>,
     token_lifetime: Mutex<Duration>,
     records: Mutex<Records>,
-    faults: FaultSchedule<ViewPermitOperation>,
+    backend: Arc<BackendState<ViewPermitOperation>>,
 }
 
-/// A running ViewPermit simulator on a loopback port. Dropping it stops the server.
+/// ViewPermit's error responses to injected faults.
+const FAULT_RESPONSES: FaultResponses = FaultResponses {
+    error: |status, code, detail| api_error(status, code, None, detail),
+    internal_error_code: "server_error",
+    unavailable_code: "unavailable",
+    maintenance_message: "ViewPermit is under maintenance.",
+    rate_limited_message: "Too many requests for this client.",
+    validation_code: "validation",
+};
+
+/// A running ViewPermit simulator on a loopback port. Dropping it stops the
+/// server. Its [`Backend`] methods return its URL and requests received and
+/// schedule faults.
 pub struct ViewPermitSim {
-    server: LoopbackServer,
+    backend: Backend<ViewPermitOperation>,
     shared: Arc<Shared>,
+}
+
+impl Deref for ViewPermitSim {
+    type Target = Backend<ViewPermitOperation>;
+
+    fn deref(&self) -> &Backend<ViewPermitOperation> {
+        &self.backend
+    }
 }
 
 impl ViewPermitSim {
@@ -163,7 +183,7 @@ impl ViewPermitSim {
             inspection_types: inspection_types.iter().map(|kind| kind.to_string()).collect(),
             token_lifetime: Mutex::new(DEFAULT_TOKEN_LIFETIME),
             records: Mutex::new(Records::default()),
-            faults: FaultSchedule::default(),
+            backend: Arc::new(BackendState::default()),
         });
         let router = Router::new()
             .route("/oauth/token", post(issue_token))
@@ -171,17 +191,8 @@ impl ViewPermitSim {
             .route("/api/v1/inspection-requests/{id}", get(get_inspection))
             .with_state(shared.clone());
 
-        ViewPermitSim { server: LoopbackServer::start(router).await, shared }
-    }
-
-    /// Base URL such as `http://127.0.0.1:41234`, without a trailing slash.
-    pub fn base_url(&self) -> &str {
-        &self.server.base_url
-    }
-
-    /// Returns the host and port, such as `127.0.0.1:41234`, for an HTTP allow-list.
-    pub fn host(&self) -> &str {
-        self.server.base_url.trim_start_matches("http://")
+        let backend = Backend::start(router, shared.backend.clone()).await;
+        ViewPermitSim { backend, shared }
     }
 
     /// Returns the client credentials the simulator accepts.
@@ -205,21 +216,6 @@ impl ViewPermitSim {
     /// Returns how many tokens the simulator issued.
     pub fn tokens_issued(&self) -> usize {
         self.records().tokens_issued
-    }
-
-    /// Injects `fault` into the next `count` requests of any operation.
-    pub fn fail_next(&self, count: u32, fault: Fault) {
-        self.shared.faults.schedule(None, count, fault);
-    }
-
-    /// Injects `fault` into the next `count` requests of `operation`.
-    pub fn fail_next_on(&self, operation: ViewPermitOperation, count: u32, fault: Fault) {
-        self.shared.faults.schedule(Some(operation), count, fault);
-    }
-
-    /// Removes every fault not yet injected.
-    pub fn clear_faults(&self) {
-        self.shared.faults.clear();
     }
 
     /// Returns every stored inspection request, oldest first.
@@ -249,16 +245,6 @@ impl ViewPermitSim {
         inspection.status = status.to_string();
     }
 
-    /// Returns every request received, in arrival order, including rejected ones.
-    pub fn requests(&self) -> Vec<ReceivedRequest> {
-        self.records().requests.clone()
-    }
-
-    /// Returns how many requests the simulator received.
-    pub fn requests_received(&self) -> usize {
-        self.records().requests.len()
-    }
-
     /// Returns the client credentials of the last token request, right or wrong.
     pub fn last_credentials(&self) -> Option<ClientCredentials> {
         self.records().last_credentials.clone()
@@ -279,18 +265,10 @@ impl Shared {
         self.records.lock().expect("ViewPermit simulator lock")
     }
 
-    fn log_request(&self, method: &Method, uri: &Uri) {
-        self.records().requests.push(ReceivedRequest {
-            method: method.to_string(),
-            path: uri.path().to_string(),
-            query: uri.query().map(str::to_string),
-        });
-    }
-
     /// Logs an API request and checks its bearer token. Returns the 401 to send
     /// when the token is missing, unknown or expired.
     fn receive_api(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<(), Response> {
-        self.log_request(method, uri);
+        self.backend.log_request(method, uri);
         let token = headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
@@ -307,21 +285,6 @@ impl Shared {
             Some(expiry) if Instant::now() < *expiry => Ok(()),
             Some(_) => Err(unauthorized("invalid_token", "The access token expired.")),
             None => Err(unauthorized("invalid_token", "The access token is not valid.")),
-        }
-    }
-
-    /// Returns the response of a fault injected before the operation runs, if any.
-    async fn fault_before(&self, fault: &Option<Fault>) -> Option<Response> {
-        match fault.as_ref()? {
-            Fault::InternalError => Some(api_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", None, "An unexpected error occurred.")),
-            Fault::Unavailable => Some(retry_later(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "ViewPermit is under maintenance.")),
-            Fault::RateLimited => Some(retry_later(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests for this client.")),
-            Fault::Hang(duration) => {
-                backend::hang(*duration).await;
-                Some(retry_later(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The request timed out upstream."))
-            }
-            Fault::Invalid(message) => Some(api_error(StatusCode::BAD_REQUEST, "validation", None, message)),
-            Fault::LoseResponse => None,
         }
     }
 
@@ -381,11 +344,11 @@ impl Shared {
 }
 
 async fn issue_token(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: Bytes) -> Response {
-    shared.log_request(&method, &uri);
-    let fault = shared.faults.take(ViewPermitOperation::Token);
-    if let Some(response) = shared.fault_before(&fault).await {
-        return response;
-    }
+    shared.backend.log_request(&method, &uri);
+    let fault = match shared.backend.take_fault(ViewPermitOperation::Token, &FAULT_RESPONSES).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
 
     let form: TokenForm = match parse_token_form(&body) {
         Ok(form) => form,
@@ -396,9 +359,7 @@ async fn issue_token(State(shared): State<Arc<Shared>>, method: Method, uri: Uri
         Err(response) => return response,
     };
 
-    if fault == Some(Fault::LoseResponse) {
-        backend::drop_connection();
-    }
+    backend::lose_response_on(&fault);
     let body = json!({
         "access_token": token,
         "token_type": "Bearer",
@@ -436,10 +397,10 @@ async fn lookup_inspections(
     if let Err(response) = shared.receive_api(&method, &uri, &headers) {
         return response;
     }
-    let fault = shared.faults.take(ViewPermitOperation::Lookup);
-    if let Some(response) = shared.fault_before(&fault).await {
-        return response;
-    }
+    let fault = match shared.backend.take_fault(ViewPermitOperation::Lookup, &FAULT_RESPONSES).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
 
     let Some(source_system_id) = query.source_system_id else {
         return api_error(StatusCode::BAD_REQUEST, "validation", Some("source_system_id"), "The source_system_id query parameter is required.");
@@ -452,9 +413,7 @@ async fn lookup_inspections(
         .cloned()
         .collect();
 
-    if fault == Some(Fault::LoseResponse) {
-        backend::drop_connection();
-    }
+    backend::lose_response_on(&fault);
     Json(json!({ "data": found, "total": found.len() })).into_response()
 }
 
@@ -462,10 +421,10 @@ async fn create_inspection(State(shared): State<Arc<Shared>>, method: Method, ur
     if let Err(response) = shared.receive_api(&method, &uri, &headers) {
         return response;
     }
-    let fault = shared.faults.take(ViewPermitOperation::Create);
-    if let Some(response) = shared.fault_before(&fault).await {
-        return response;
-    }
+    let fault = match shared.backend.take_fault(ViewPermitOperation::Create, &FAULT_RESPONSES).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
 
     let request: NewInspectionRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
@@ -489,9 +448,7 @@ async fn create_inspection(State(shared): State<Arc<Shared>>, method: Method, ur
         }
     };
 
-    if fault == Some(Fault::LoseResponse) {
-        backend::drop_connection();
-    }
+    backend::lose_response_on(&fault);
     let location = format!("/api/v1/inspection-requests/{}", stored.id);
     (StatusCode::CREATED, [(header::LOCATION, location)], Json(json!({ "data": stored }))).into_response()
 }
@@ -523,16 +480,14 @@ async fn get_inspection(State(shared): State<Arc<Shared>>, method: Method, uri: 
     if let Err(response) = shared.receive_api(&method, &uri, &headers) {
         return response;
     }
-    let fault = shared.faults.take(ViewPermitOperation::Get);
-    if let Some(response) = shared.fault_before(&fault).await {
-        return response;
-    }
+    let fault = match shared.backend.take_fault(ViewPermitOperation::Get, &FAULT_RESPONSES).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
+    };
 
     let found = shared.records().inspections.iter().find(|inspection| inspection.id == id).cloned();
 
-    if fault == Some(Fault::LoseResponse) {
-        backend::drop_connection();
-    }
+    backend::lose_response_on(&fault);
     match found {
         Some(inspection) => Json(json!({ "data": inspection })).into_response(),
         None => api_error(StatusCode::NOT_FOUND, "not_found", None, &format!("No inspection request {id}.")),
@@ -549,11 +504,5 @@ fn unauthorized(code: &str, detail: &str) -> Response {
     response
         .headers_mut()
         .insert(header::WWW_AUTHENTICATE, challenge.parse().expect("a valid header value"));
-    response
-}
-
-fn retry_later(status: StatusCode, code: &str, detail: &str) -> Response {
-    let mut response = api_error(status, code, None, detail);
-    response.headers_mut().insert(header::RETRY_AFTER, "1".parse().expect("a valid header value"));
     response
 }
