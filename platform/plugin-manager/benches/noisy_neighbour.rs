@@ -92,8 +92,8 @@ struct Neighbours {
     quiet: TenantId,
 }
 
-/// What tenant A does while B's latency is measured: its `fault` setting
-/// and its number of concurrent callers, or nothing for B alone.
+/// Phases of each round: tenant A's `fault` setting and number of
+/// concurrent callers while B's latency is measured, or `None` for B alone.
 const PHASES: &[Option<(&str, usize)>] = &[
     None,
     Some(("none", A_CALLERS)),
