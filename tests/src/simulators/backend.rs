@@ -152,6 +152,69 @@ impl FaultResponses {
     }
 }
 
+/// A record that a back end stores, such as a work order or an inspection request.
+pub trait BackendRecord: Clone {
+    /// The back end's id, such as `WO-000001`.
+    fn id(&self) -> &str;
+
+    /// The caller's reference, which is Civic311's service request id.
+    fn reference(&self) -> &str;
+
+    fn set_status(&mut self, status: &str);
+}
+
+/// A simulator's stored records, oldest first, with unique references.
+pub struct RecordStore<R> {
+    records: Vec<R>,
+}
+
+impl<R> Default for RecordStore<R> {
+    fn default() -> RecordStore<R> {
+        RecordStore { records: Vec::new() }
+    }
+}
+
+impl<R: BackendRecord> RecordStore<R> {
+    /// Returns every record, oldest first.
+    pub fn all(&self) -> Vec<R> {
+        self.records.clone()
+    }
+
+    /// Returns the records whose reference is `reference`.
+    pub fn with_reference(&self, reference: &str) -> Vec<R> {
+        self.records.iter().filter(|record| record.reference() == reference).cloned().collect()
+    }
+
+    /// Returns the record `id`, if there is one.
+    pub fn get(&self, id: &str) -> Option<R> {
+        self.records.iter().find(|record| record.id() == id).cloned()
+    }
+
+    /// Sets the status of record `id`. Panics when there is no such record,
+    /// naming it as `kind`, such as `work order`.
+    pub fn set_status(&mut self, id: &str, status: &str, kind: &str) {
+        let record = self
+            .records
+            .iter_mut()
+            .find(|record| record.id() == id)
+            .unwrap_or_else(|| panic!("the simulator has no {kind} {id}"));
+        record.set_status(status);
+    }
+
+    /// Stores the record that `build` makes from the next sequence number,
+    /// starting at 1. Returns the existing record's id as the error when
+    /// `reference` is taken.
+    pub fn insert(&mut self, reference: &str, build: impl FnOnce(usize) -> R) -> Result<R, String> {
+        if let Some(existing) = self.records.iter().find(|record| record.reference() == reference) {
+            return Err(existing.id().to_string());
+        }
+
+        let record = build(self.records.len() + 1);
+        self.records.push(record.clone());
+        Ok(record)
+    }
+}
+
 /// The state that every back-end simulator shares with its handlers: the
 /// scheduled faults and the log of requests received.
 pub struct BackendState<Op> {

@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::backend::{self, Backend, BackendState, FaultResponses};
+use super::backend::{self, Backend, BackendRecord, BackendState, FaultResponses, RecordStore};
 
 /// The API key the simulator accepts unless a test chooses another.
 pub const TEST_API_KEY: &str = "mst-test-4b1d7e0c9a2f";
@@ -91,6 +91,20 @@ pub struct WorkOrder {
     pub created_at: DateTime<Utc>,
 }
 
+impl BackendRecord for WorkOrder {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn reference(&self) -> &str {
+        &self.external_ref
+    }
+
+    fn set_status(&mut self, status: &str) {
+        self.status = status.to_string();
+    }
+}
+
 /// The body of `POST /api/v2/work-orders`.
 #[derive(Debug, Deserialize)]
 struct NewWorkOrder {
@@ -111,7 +125,7 @@ struct LookupQuery {
 
 #[derive(Default)]
 struct Records {
-    work_orders: Vec<WorkOrder>,
+    work_orders: RecordStore<WorkOrder>,
     last_api_key: Option<String>,
 }
 
@@ -178,29 +192,18 @@ impl MaintstarSim {
 
     /// Returns every stored work order, oldest first.
     pub fn work_orders(&self) -> Vec<WorkOrder> {
-        self.records().work_orders.clone()
+        self.records().work_orders.all()
     }
 
     /// Returns the work orders whose external reference is `external_ref`.
     pub fn work_orders_for(&self, external_ref: &str) -> Vec<WorkOrder> {
-        self.records()
-            .work_orders
-            .iter()
-            .filter(|order| order.external_ref == external_ref)
-            .cloned()
-            .collect()
+        self.records().work_orders.with_reference(external_ref)
     }
 
     /// Sets the status of work order `id`, as a crew would in Maintstar.
     /// Panics when there is no such work order.
     pub fn set_status(&self, id: &str, status: &str) {
-        let mut records = self.records();
-        let order = records
-            .work_orders
-            .iter_mut()
-            .find(|order| order.id == id)
-            .unwrap_or_else(|| panic!("the simulator has no work order {id}"));
-        order.status = status.to_string();
+        self.records().work_orders.set_status(id, status, "work order");
     }
 
     /// Returns the value of the last `X-API-Key` header received, right or wrong.
@@ -286,13 +289,7 @@ async fn lookup_work_orders(
     let Some(external_ref) = query.external_ref else {
         return error(StatusCode::BAD_REQUEST, "validation_failed", "The external_ref query parameter is required.");
     };
-    let found: Vec<WorkOrder> = shared
-        .records()
-        .work_orders
-        .iter()
-        .filter(|order| order.external_ref == external_ref)
-        .cloned()
-        .collect();
+    let found = shared.records().work_orders.with_reference(&external_ref);
 
     backend::lose_response_on(&fault);
     Json(json!({ "work_orders": found })).into_response()
@@ -329,13 +326,9 @@ async fn create_work_order(State(shared): State<Arc<Shared>>, method: Method, ur
 
 /// Stores a new work order, or returns the existing id when its external reference is taken.
 fn store_work_order(shared: &Shared, order: NewWorkOrder) -> Result<WorkOrder, String> {
-    let mut records = shared.records();
-    if let Some(existing) = records.work_orders.iter().find(|stored| stored.external_ref == order.external_ref) {
-        return Err(existing.id.clone());
-    }
-
-    let stored = WorkOrder {
-        id: format!("WO-{:06}", records.work_orders.len() + 1),
+    let external_ref = order.external_ref.clone();
+    let build = |number: usize| WorkOrder {
+        id: format!("WO-{number:06}"),
         external_ref: order.external_ref,
         work_type: order.work_type,
         description: order.description,
@@ -346,8 +339,7 @@ fn store_work_order(shared: &Shared, order: NewWorkOrder) -> Result<WorkOrder, S
         requested_at: order.requested_at,
         created_at: Utc::now(),
     };
-    records.work_orders.push(stored.clone());
-    Ok(stored)
+    shared.records().work_orders.insert(&external_ref, build)
 }
 
 async fn get_work_order(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, Path(id): Path<String>) -> Response {
@@ -359,7 +351,7 @@ async fn get_work_order(State(shared): State<Arc<Shared>>, method: Method, uri: 
         Err(response) => return response,
     };
 
-    let found = shared.records().work_orders.iter().find(|order| order.id == id).cloned();
+    let found = shared.records().work_orders.get(&id);
 
     backend::lose_response_on(&fault);
     match found {

@@ -26,7 +26,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::backend::{self, Backend, BackendState, FaultResponses};
+use super::backend::{self, Backend, BackendRecord, BackendState, FaultResponses, RecordStore};
 
 /// The client id the simulator accepts unless a test chooses another.
 pub const TEST_CLIENT_ID: &str = "civic311-haverhill";
@@ -93,6 +93,20 @@ pub struct InspectionRequest {
     pub created_at: DateTime<Utc>,
 }
 
+impl BackendRecord for InspectionRequest {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn reference(&self) -> &str {
+        &self.source_system_id
+    }
+
+    fn set_status(&mut self, status: &str) {
+        self.status = status.to_string();
+    }
+}
+
 /// The body of `POST /api/v1/inspection-requests`.
 #[derive(Debug, Deserialize)]
 struct NewInspectionRequest {
@@ -127,7 +141,7 @@ pub struct ClientCredentials {
 
 #[derive(Default)]
 struct Records {
-    inspections: Vec<InspectionRequest>,
+    inspections: RecordStore<InspectionRequest>,
     /// Issued tokens and when each expires.
     tokens: HashMap<String, Instant>,
     tokens_issued: usize,
@@ -220,29 +234,18 @@ impl ViewPermitSim {
 
     /// Returns every stored inspection request, oldest first.
     pub fn inspections(&self) -> Vec<InspectionRequest> {
-        self.records().inspections.clone()
+        self.records().inspections.all()
     }
 
     /// Returns the inspection requests filed for `source_system_id`.
     pub fn inspections_for(&self, source_system_id: &str) -> Vec<InspectionRequest> {
-        self.records()
-            .inspections
-            .iter()
-            .filter(|inspection| inspection.source_system_id == source_system_id)
-            .cloned()
-            .collect()
+        self.records().inspections.with_reference(source_system_id)
     }
 
     /// Sets the status of inspection request `id`, as an inspector would.
     /// Panics when there is no such inspection request.
     pub fn set_status(&self, id: &str, status: &str) {
-        let mut records = self.records();
-        let inspection = records
-            .inspections
-            .iter_mut()
-            .find(|inspection| inspection.id == id)
-            .unwrap_or_else(|| panic!("the simulator has no inspection request {id}"));
-        inspection.status = status.to_string();
+        self.records().inspections.set_status(id, status, "inspection request");
     }
 
     /// Returns the client credentials of the last token request, right or wrong.
@@ -405,13 +408,7 @@ async fn lookup_inspections(
     let Some(source_system_id) = query.source_system_id else {
         return api_error(StatusCode::BAD_REQUEST, "validation", Some("source_system_id"), "The source_system_id query parameter is required.");
     };
-    let found: Vec<InspectionRequest> = shared
-        .records()
-        .inspections
-        .iter()
-        .filter(|inspection| inspection.source_system_id == source_system_id)
-        .cloned()
-        .collect();
+    let found = shared.records().inspections.with_reference(&source_system_id);
 
     backend::lose_response_on(&fault);
     Json(json!({ "data": found, "total": found.len() })).into_response()
@@ -455,13 +452,9 @@ async fn create_inspection(State(shared): State<Arc<Shared>>, method: Method, ur
 
 /// Stores a new inspection request, or returns the existing id when its source id is taken.
 fn store_inspection(shared: &Shared, request: NewInspectionRequest) -> Result<InspectionRequest, String> {
-    let mut records = shared.records();
-    if let Some(existing) = records.inspections.iter().find(|stored| stored.source_system_id == request.source_system_id) {
-        return Err(existing.id.clone());
-    }
-
-    let stored = InspectionRequest {
-        id: format!("IR-{:06}", records.inspections.len() + 1),
+    let source_system_id = request.source_system_id.clone();
+    let build = |number: usize| InspectionRequest {
+        id: format!("IR-{number:06}"),
         source_system: request.source_system,
         source_system_id: request.source_system_id,
         inspection_type: request.inspection_type,
@@ -472,8 +465,7 @@ fn store_inspection(shared: &Shared, request: NewInspectionRequest) -> Result<In
         requested_date: request.requested_date,
         created_at: Utc::now(),
     };
-    records.inspections.push(stored.clone());
-    Ok(stored)
+    shared.records().inspections.insert(&source_system_id, build)
 }
 
 async fn get_inspection(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, Path(id): Path<String>) -> Response {
@@ -485,7 +477,7 @@ async fn get_inspection(State(shared): State<Arc<Shared>>, method: Method, uri: 
         Err(response) => return response,
     };
 
-    let found = shared.records().inspections.iter().find(|inspection| inspection.id == id).cloned();
+    let found = shared.records().inspections.get(&id);
 
     backend::lose_response_on(&fault);
     match found {
