@@ -154,12 +154,13 @@ impl FaultResponses {
 
 /// A record that a back end stores, such as a work order or an inspection request.
 pub trait BackendRecord: Clone {
-    /// The back end's id, such as `WO-000001`.
+    /// Returns the back end's id, such as `WO-000001`.
     fn id(&self) -> &str;
 
-    /// The caller's reference, which is Civic311's service request id.
+    /// Returns the caller's reference, which is Civic311's service request id.
     fn reference(&self) -> &str;
 
+    /// Replaces the status text, as the back end's staff would.
     fn set_status(&mut self, status: &str);
 }
 
