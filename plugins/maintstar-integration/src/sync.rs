@@ -6,6 +6,8 @@ use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;
 
+use civic311_plugin_sdk::integration::logging::{log_not_selected, log_outcome};
+
 use crate::api;
 use crate::config::{self, WorkOrderPlan};
 use crate::model::{Capabilities, HttpRequest, HttpResponse, LogLevel, RoutedRequest, SyncFailure, SyncedRecord};
@@ -14,8 +16,7 @@ use crate::model::{Capabilities, HttpRequest, HttpResponse, LogLevel, RoutedRequ
 /// list when the install does not sync this request.
 pub fn sync_request(request: &RoutedRequest, capabilities: &impl Capabilities) -> Result<Vec<SyncedRecord>, SyncFailure> {
     let Some(plan) = config::plan(request)? else {
-        let message = format!("{} not synced: department {} and service code {} are not configured", request.id, request.department, request.service_code);
-        capabilities.log(LogLevel::Debug, &message);
+        log_not_selected(request, capabilities);
         return Ok(Vec::new());
     };
 
@@ -26,7 +27,7 @@ pub fn sync_request(request: &RoutedRequest, capabilities: &impl Capabilities) -
     };
 
     let result = find_or_create(&plan, &api_key, capabilities);
-    log_outcome(request, &result, capabilities);
+    log_outcome(request, &result, "Maintstar work order", capabilities);
     result.map(|record| vec![record])
 }
 
@@ -48,16 +49,4 @@ fn send(capabilities: &impl Capabilities, request: &HttpRequest, action: &str) -
     capabilities
         .send(request)
         .map_err(|error| api::transport_failure(action, error))
-}
-
-/// Logs what the sync did. The lines name request and work order ids only:
-/// no secret and no description, which may quote a constituent.
-fn log_outcome(request: &RoutedRequest, result: &Result<SyncedRecord, SyncFailure>, capabilities: &impl Capabilities) {
-    let (level, message) = match result {
-        Ok(record) if record.created => (LogLevel::Info, format!("{}: created Maintstar work order {}", request.id, record.remote_id)),
-        Ok(record) => (LogLevel::Info, format!("{}: found existing Maintstar work order {}", request.id, record.remote_id)),
-        Err(SyncFailure::Retry(reason)) => (LogLevel::Warn, format!("{}: will retry: {reason}", request.id)),
-        Err(SyncFailure::Rejected(reason)) => (LogLevel::Error, format!("{}: rejected: {reason}", request.id)),
-    };
-    capabilities.log(level, &message);
 }

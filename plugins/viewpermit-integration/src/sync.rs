@@ -8,6 +8,8 @@ use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 
+use civic311_plugin_sdk::integration::logging::{log_not_selected, log_outcome};
+
 use crate::api;
 use crate::config::{self, InspectionPlan};
 use crate::model::{Capabilities, HttpRequest, HttpResponse, LogLevel, RoutedRequest, SyncFailure, SyncedRecord};
@@ -20,8 +22,7 @@ pub const TOKEN_KEY: &str = "oauth-token";
 /// empty list when the install does not sync this request.
 pub fn sync_request(request: &RoutedRequest, capabilities: &impl Capabilities) -> Result<Vec<SyncedRecord>, SyncFailure> {
     let Some(plan) = config::plan(request)? else {
-        let message = format!("{} not synced: department {} and service code {} are not configured", request.id, request.department, request.service_code);
-        capabilities.log(LogLevel::Debug, &message);
+        log_not_selected(request, capabilities);
         return Ok(Vec::new());
     };
 
@@ -33,7 +34,7 @@ pub fn sync_request(request: &RoutedRequest, capabilities: &impl Capabilities) -
 
     let mut session = Session { plan: &plan, client_secret, capabilities, token: None, renewed: false };
     let result = session.find_or_create();
-    log_outcome(request, &result, capabilities);
+    log_outcome(request, &result, "ViewPermit inspection request", capabilities);
     result.map(|record| vec![record])
 }
 
@@ -124,16 +125,4 @@ impl<C: Capabilities> Session<'_, C> {
             .send(request)
             .map_err(|error| api::transport_failure(action, error))
     }
-}
-
-/// Logs what the sync did. The lines name request and inspection ids only:
-/// no secret, no token and no notes, which may quote a constituent.
-fn log_outcome(request: &RoutedRequest, result: &Result<SyncedRecord, SyncFailure>, capabilities: &impl Capabilities) {
-    let (level, message) = match result {
-        Ok(record) if record.created => (LogLevel::Info, format!("{}: created ViewPermit inspection request {}", request.id, record.remote_id)),
-        Ok(record) => (LogLevel::Info, format!("{}: found existing ViewPermit inspection request {}", request.id, record.remote_id)),
-        Err(SyncFailure::Retry(reason)) => (LogLevel::Warn, format!("{}: will retry: {reason}", request.id)),
-        Err(SyncFailure::Rejected(reason)) => (LogLevel::Error, format!("{}: rejected: {reason}", request.id)),
-    };
-    capabilities.log(level, &message);
 }

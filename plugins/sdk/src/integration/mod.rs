@@ -24,7 +24,8 @@
 //! [`model::Capabilities`] trait, so that a plugin's sync logic also runs
 //! natively in unit tests. [`platform::run`] converts the world's request,
 //! runs that logic with the platform's capabilities and converts the result
-//! back. [`install_config`] reads the install's configuration entries.
+//! back. [`install_config`] reads the install's configuration entries, and
+//! [`logging`] writes the log lines of a sync.
 
 wit_bindgen::generate!({
     world: "integration",
@@ -43,6 +44,7 @@ wit_bindgen::generate!({
 pub use crate::capabilities::{http, kv, log, secrets};
 
 pub mod install_config;
+pub mod logging;
 pub mod model;
 pub mod platform;
 
