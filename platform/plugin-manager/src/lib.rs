@@ -25,7 +25,7 @@ pub use lifecycle::{Activation, InstallRequest, MANIFEST_ACTOR, PluginSource, Up
 pub use manager::{DEFAULT_MAX_UPLOAD_BYTES, ManagerConfig, PluginManager};
 pub use registry::{ActiveInstall, InstallRegistry, VersionRef};
 pub use civic311_store::{AuditEntry, AuditFilter, PluginInstall, PluginVersion, SecretName, ShadowResult};
-pub use runtime::{Breaker, BreakerConfig, BreakerState, RouteOutcome, SyncOutcome};
+pub use runtime::{Breaker, BreakerConfig, CallSlotConfig, BreakerState, RouteOutcome, SyncOutcome};
 pub use cluster::PluginEvent;
 pub use vault::{PlatformKey, Vault, VaultError};
 pub use cost_share::{CostShareReport, CostShareRow, Split};

@@ -28,6 +28,8 @@ pub struct ManagerConfig {
     pub max_upload_bytes: usize,
     /// Name of this node in logs and cluster events.
     pub node_id: String,
+    /// Calls of one install that may run at once on this node.
+    pub call_slots: crate::runtime::CallSlotConfig,
 }
 
 impl Default for ManagerConfig {
@@ -39,6 +41,7 @@ impl Default for ManagerConfig {
             breaker: BreakerConfig::default(),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             node_id: "local".to_string(),
+            call_slots: crate::runtime::CallSlotConfig::default(),
         }
     }
 }

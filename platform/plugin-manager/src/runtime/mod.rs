@@ -4,6 +4,7 @@
 
 pub mod breaker;
 mod breaker_admin;
+mod call_slots;
 pub mod capabilities;
 pub mod recorder;
 pub mod route;
@@ -14,6 +15,7 @@ use civic311_domain::plugin::Hook;
 use civic311_store::{LogFilter, PluginLogLine, Store, TenantId};
 
 pub use breaker::{Admission, Breaker, BreakerConfig, BreakerState, CallVerdict, Permit, Transition};
+pub use call_slots::CallSlotConfig;
 pub use recorder::Recorder;
 pub use route::RouteOutcome;
 pub use sync::SyncOutcome;
@@ -34,6 +36,7 @@ pub(crate) struct Runtime {
     pub(crate) http: reqwest::Client,
     pub(crate) cluster: Cluster,
     pub(crate) shadows: shadows::ShadowSlots,
+    pub(crate) call_slots: call_slots::CallSlots,
 }
 
 impl Runtime {
@@ -49,6 +52,7 @@ impl Runtime {
             http: capabilities::http_client(),
             cluster,
             shadows: shadows::ShadowSlots::default(),
+            call_slots: call_slots::CallSlots::new(config.call_slots),
         })
     }
 }

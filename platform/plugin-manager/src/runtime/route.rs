@@ -29,7 +29,8 @@ pub enum RouteOutcome {
     /// The plugin failed or rejected the request. `kind` is the
     /// [`PluginError::kind`] name and `blame` is `plugin` or `platform`.
     Failed { plugin: VersionRef, kind: String, blame: &'static str, message: String },
-    /// The install's breaker is open, so the plugin was not called.
+    /// The install's breaker is open, or its calls already fill their
+    /// slots on this node, so the plugin was not called.
     Skipped { plugin: VersionRef, reason: String },
 }
 
@@ -40,6 +41,17 @@ impl PluginManager {
     pub async fn route(&self, tenant: TenantId, input: &RouteInput, request_id: Option<&str>) -> RouteOutcome {
         let Some(active) = self.registry.router(tenant) else {
             return RouteOutcome::NoRouter;
+        };
+
+        // The slot comes before the breaker's admission, so a call that
+        // finds no slot never takes the breaker's one trial call.
+        let Some(_slot) = self.runtime.call_slots.acquire(active.install.id).await else {
+            let reason = self.runtime.call_slots.busy_reason();
+            // Debug level: under a flood each skip would log, and the call
+            // record and the request history keep every skip already.
+            tracing::debug!(tenant.id = tenant.0, install.id = active.install.id.0, %reason, "router call skipped: no free call slot");
+            self.record_skipped(&active, request_id);
+            return RouteOutcome::Skipped { plugin: active.version.clone(), reason };
         };
 
         let permit = match active.breaker.admit(Utc::now()) {

@@ -5,6 +5,7 @@
 //! `plugins/` and a real Redis.
 
 mod breaker;
+mod call_slots;
 mod capabilities;
 mod cluster;
 mod config;
