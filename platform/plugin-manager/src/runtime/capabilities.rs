@@ -25,6 +25,7 @@ use civic311_plugin_host::{
 use civic311_store::{InstallId, NewPluginLogLine, PluginLogLevel, TenantId, TenantStore};
 use tokio::runtime::Handle;
 
+use crate::error::ManagerError;
 use crate::runtime::recorder::Recorder;
 use crate::vault::Vault;
 
@@ -37,16 +38,18 @@ const MIN_SCRUBBED_BYTES: usize = 4;
 
 /// Builds the HTTP client that every install's calls share: no redirects,
 /// so a plugin cannot leave its allow-list through a `Location` header, and
-/// no proxy from the environment.
-///
-/// NOTE: the workspace builds reqwest without a TLS backend, so an `https`
-/// URL fails with `HttpFailure::Failed` until a TLS feature is enabled.
-pub fn http_client() -> reqwest::Client {
+/// no proxy from the environment. `https` uses rustls and trusts the
+/// Mozilla roots plus the system's certificate store, where a city's
+/// private certificate authority for on-premises back ends belongs.
+pub fn http_client() -> Result<reqwest::Client, ManagerError> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .build()
-        .expect("an HTTP client without TLS or proxy settings always builds")
+        .map_err(|error| ManagerError::Invalid {
+            field: "system certificate store".to_string(),
+            problem: format!("the HTTP client of the http capability failed to build: {error}; check the CA certificates installed on this node"),
+        })
 }
 
 /// The install, version and request one call runs for.

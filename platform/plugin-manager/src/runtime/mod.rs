@@ -49,7 +49,7 @@ impl Runtime {
         let cluster = Cluster::start(config.redis_url.as_deref(), &config.node_id, store.clone(), registry.clone()).await?;
         Ok(Runtime {
             recorder: Recorder::start(store.clone()),
-            http: capabilities::http_client(),
+            http: capabilities::http_client()?,
             cluster,
             shadows: shadows::ShadowSlots::default(),
             call_slots: call_slots::CallSlots::new(config.call_slots),
