@@ -30,7 +30,7 @@ mod component {
 
     impl Guest for MaintstarIntegration {
         fn sync_request(request: RoutedRequest) -> Result<Vec<SyncedRecord>, SyncError> {
-            platform::run(request, |request, capabilities| crate::sync::sync_request(request, capabilities))
+            platform::run(request, crate::sync::sync_request)
         }
     }
 

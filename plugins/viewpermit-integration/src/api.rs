@@ -7,6 +7,7 @@ use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 
+use civic311_plugin_sdk::integration::failures;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
@@ -194,19 +195,10 @@ pub fn failure(action: &str, response: &HttpResponse) -> SyncFailure {
     }
 }
 
-/// Classifies a request that got no response. A denied host or a bad URL
-/// is an error in the install's configuration and is rejected. The rest is transient.
+/// Classifies a request that got no response: a denied host or an invalid
+/// URL is rejected, and the rest is retried.
 pub fn transport_failure(action: &str, error: HttpError) -> SyncFailure {
-    match error {
-        HttpError::Denied(host) => SyncFailure::Rejected(format!(
-            "host {host} is not on the install's HTTP allow-list; add it so the plugin can reach ViewPermit"
-        )),
-        HttpError::InvalidUrl(detail) => {
-            SyncFailure::Rejected(format!("the ViewPermit URL is invalid ({detail}); check install config base_url and token_url"))
-        }
-        HttpError::Timeout => SyncFailure::Retry(format!("ViewPermit timed out when {action}")),
-        HttpError::Failed(detail) => SyncFailure::Retry(format!("the request to ViewPermit failed when {action}: {detail}")),
-    }
+    failures::transport_failure("ViewPermit", "base_url and token_url", action, error)
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ mod component {
 
     impl Guest for ViewPermitIntegration {
         fn sync_request(request: RoutedRequest) -> Result<Vec<SyncedRecord>, SyncError> {
-            platform::run(request, |request, capabilities| crate::sync::sync_request(request, capabilities))
+            platform::run(request, crate::sync::sync_request)
         }
     }
 

@@ -25,7 +25,8 @@
 //! natively in unit tests. [`platform::run`] converts the world's request,
 //! runs that logic with the platform's capabilities and converts the result
 //! back. [`install_config`] reads the install's configuration entries, and
-//! [`logging`] writes the log lines of a sync.
+//! [`logging`] writes the log lines of a sync. [`failures`] classifies
+//! requests that got no response.
 
 wit_bindgen::generate!({
     world: "integration",
@@ -43,6 +44,7 @@ wit_bindgen::generate!({
 
 pub use crate::capabilities::{http, kv, log, secrets};
 
+pub mod failures;
 pub mod install_config;
 pub mod logging;
 pub mod model;
