@@ -63,6 +63,7 @@ impl PluginManager {
     /// and left out, so its tenant falls back to its default routing.
     pub async fn start(store: Store, host: Arc<PluginHost>, config: ManagerConfig) -> Result<PluginManager, ManagerError> {
         let vault = Arc::new(Vault::load(&config.data_dir)?);
+        crate::artifacts::check_platform_key(&store, &host, &vault).await?;
         let artifacts = Arc::new(ArtifactLoader::new(store.clone(), Arc::clone(&host), Arc::clone(&vault)));
         let registry = Arc::new(InstallRegistry::new(
             store.clone(),

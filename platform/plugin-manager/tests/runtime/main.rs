@@ -11,6 +11,7 @@ mod cluster;
 mod config;
 mod cost_share;
 mod isolation;
+mod platform_key;
 mod records;
 mod sync;
 
