@@ -18,8 +18,8 @@ use crate::registry::VersionRef;
 
 impl PluginManager {
     /// Starts running `version` beside the install's active version. The
-    /// install must have an active version, and the candidate must pass the
-    /// checks of an activation and load before shadowing starts.
+    /// install must be a router with an active version, and the candidate
+    /// must pass the checks of an activation and load before shadowing starts.
     pub async fn start_shadow(
         &self,
         tenant: TenantId,
@@ -28,6 +28,17 @@ impl PluginManager {
         version: i32,
         actor: &str,
     ) -> Result<PluginInstall, ManagerError> {
+        // Only routing calls run a shadow candidate. An integration's
+        // candidate would never run, and running it would repeat its syncs.
+        if hook != Hook::Router {
+            return Err(ManagerError::invalid(
+                "hook",
+                format!(
+                    "shadow mode compares routing decisions, so it runs on the router hook only, not on {hook}/{name}; \
+                     activate the integration version and roll it back if it fails"
+                ),
+            ));
+        }
         let tenant_store = self.store.scoped(tenant);
         let install = self.require_install(&tenant_store, hook, name).await?;
         let Some(active) = &install.active_version else {

@@ -4,7 +4,10 @@ use civic311_domain::routing::RouteDecision;
 use civic311_plugin_manager::{AuditFilter, DecisionOrError, ManagerError, shadow};
 use civic311_store::AuditAction;
 
-use crate::{active_router, bundled, fixture, upload};
+use civic311_domain::plugin::Grants;
+use civic311_plugin_manager::PluginSource;
+
+use crate::{active_router, bundled, fixture, install, upload};
 
 fn decision(department: &str) -> DecisionOrError {
     DecisionOrError::Decision {
@@ -286,4 +289,27 @@ async fn live_shadow_records_disagreement() {
             .await
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn shadow_rejected_on_integration() {
+    let fixture = fixture().await;
+    let manager = &fixture.manager;
+    upload(manager, fixture.tenant_a, "city-sync", bundled("maintstar-integration")).await;
+    upload(manager, fixture.tenant_a, "city-sync", bundled("viewpermit-integration")).await;
+    let grants = Grants { logs: true, kv: false, secrets: true, http_hosts: vec!["127.0.0.1".to_string()] };
+    install(manager, fixture.tenant_a, Hook::Integration, "city-sync", PluginSource::Tenant, grants).await;
+    manager
+        .activate(fixture.tenant_a, Hook::Integration, "city-sync", 1, "alice")
+        .await
+        .unwrap();
+
+    let error = manager
+        .start_shadow(fixture.tenant_a, Hook::Integration, "city-sync", 2, "alice")
+        .await
+        .unwrap_err();
+
+    assert!(matches!(&error, ManagerError::Invalid { field, .. } if field == "hook"), "{error:?}");
+    let stored = fixture.store.scoped(fixture.tenant_a).install(Hook::Integration, "city-sync").await.unwrap().unwrap();
+    assert!(stored.shadow_version.is_none(), "a shadow version was stored: {stored:?}");
 }
