@@ -313,3 +313,25 @@ async fn shadow_rejected_on_integration() {
     let stored = fixture.store.scoped(fixture.tenant_a).install(Hook::Integration, "city-sync").await.unwrap().unwrap();
     assert!(stored.shadow_version.is_none(), "a shadow version was stored: {stored:?}");
 }
+
+#[tokio::test]
+async fn activating_candidate_ends_shadow() {
+    let fixture = fixture().await;
+    let manager = &fixture.manager;
+    active_router(manager, fixture.tenant_a, "city-router", bundled("haverhill-router")).await;
+    upload(manager, fixture.tenant_a, "city-router", bundled("boston-router")).await;
+    manager
+        .start_shadow(fixture.tenant_a, Hook::Router, "city-router", 2, "alice")
+        .await
+        .unwrap();
+
+    let activation = manager
+        .activate(fixture.tenant_a, Hook::Router, "city-router", 2, "alice")
+        .await
+        .unwrap();
+
+    assert_eq!(activation.install.active_version.as_ref().map(|version| version.version), Some(2));
+    assert!(activation.install.shadow_version.is_none(), "the candidate still shadows itself: {:?}", activation.install);
+    let loaded = manager.registry().router(fixture.tenant_a).expect("a loaded router");
+    assert!(loaded.shadow.is_none(), "the loaded router still runs a shadow candidate");
+}

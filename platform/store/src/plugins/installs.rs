@@ -149,6 +149,11 @@ impl TenantStore {
 
         let mut active: install::ActiveModel = row.clone().into();
         active.active_version_id = Set(target.as_ref().map(|version| version.id.0));
+        // Activating the shadow candidate ends shadow mode, because a
+        // candidate equal to the active version has nothing to compare.
+        if target.is_some() && target.as_ref().map(|version| version.id.0) == row.shadow_version_id {
+            active.shadow_version_id = Set(None);
+        }
         active.updated_at = Set(stored_instant(note.at));
         let updated = match active.update(&txn).await {
             Ok(updated) => updated,
