@@ -147,11 +147,17 @@ impl InstallRegistry {
         }
     }
 
-    /// Returns the tenant's active router install.
+    /// Returns the tenant's active router install. While an activation
+    /// replaces one router install with another, both are loaded for a
+    /// moment, and the one changed last is the active one.
     pub fn router(&self, tenant: TenantId) -> Option<Arc<ActiveInstall>> {
         let state = self.read();
         let installs = state.by_tenant.get(&tenant)?;
-        installs.values().find(|active| active.install.hook == Hook::Router).cloned()
+        installs
+            .values()
+            .filter(|active| active.install.hook == Hook::Router)
+            .max_by_key(|active| (active.install.updated_at, active.install.id.0))
+            .cloned()
     }
 
     /// Returns the tenant's active integration installs, by install id.

@@ -155,11 +155,13 @@ impl PluginManager {
             .set_active_version(install.id, Some(target.id), &note)
             .await?;
 
+        // Load the new router before unloading the one it replaces, here and
+        // on the other nodes, so that no request finds the tenant without one.
         let tenant = tenant_store.tenant_id();
+        self.changed(tenant, install.id, action.as_str()).await;
         for replaced in &change.deactivated {
             self.changed(tenant, replaced.id, "deactivate").await;
         }
-        self.changed(tenant, install.id, action.as_str()).await;
 
         Ok(Activation {
             from: change.previous.map(|previous| previous.version),

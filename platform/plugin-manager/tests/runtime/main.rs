@@ -13,6 +13,7 @@ mod cost_share;
 mod isolation;
 mod platform_key;
 mod records;
+mod switch;
 mod sync;
 
 use std::collections::BTreeMap;
