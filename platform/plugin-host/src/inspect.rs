@@ -121,7 +121,7 @@ pub(crate) fn read_hook(plugin: &str, engine: &Engine, component: &Component) ->
             };
             Err(PluginError::WrongWorld {
                 plugin: plugin.to_string(),
-                message: format!("it exports {found}, but neither the function `route` nor `sync-request`"),
+                message: format!("it exports {found}; a router exports the function `route` and an integration the function `sync-request`"),
             })
         }
     }
