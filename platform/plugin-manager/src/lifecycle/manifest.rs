@@ -3,7 +3,7 @@
 //! as uploaded ones.
 
 use civic311_domain::plugin::{Grants, Hook, LimitOverrides};
-use civic311_store::TenantId;
+use civic311_store::{AuditAction, AuditFilter, TenantId};
 
 use super::install::{InstallRequest, PluginSource};
 use super::upload::Upload;
@@ -16,8 +16,10 @@ pub const MANIFEST_ACTOR: &str = "manifest";
 impl PluginManager {
     /// Uploads `wasm` as a version of the tenant's plugin `name`, where the
     /// same bytes return the existing version, and creates the router
-    /// install when it is missing. The version is activated only when the
-    /// tenant has no active router, so an admin's activation or rollback stays in effect.
+    /// install when it is missing. The version is activated when the tenant
+    /// has no active router, or when the manifest made the last choice of
+    /// this install's active version. An admin's activation or rollback
+    /// stays in effect.
     pub async fn adopt_manifest_router(
         &self,
         tenant: TenantId,
@@ -54,19 +56,42 @@ impl PluginManager {
         }
 
         let installs = tenant_store.installs().await?;
-        let router_active = installs
+        let active_router = installs
             .iter()
-            .any(|install| install.hook == Hook::Router && install.active_version.is_some());
-        if !router_active {
-            self.activate(
-                tenant,
-                Hook::Router,
-                name,
-                uploaded.version.version,
-                MANIFEST_ACTOR,
-            )
-            .await?;
+            .find(|install| install.hook == Hook::Router && install.active_version.is_some());
+        let follow_manifest = match active_router {
+            None => true,
+            Some(install) => {
+                let active = install.active_version.as_ref().map(|version| version.version);
+                install.plugin_name == name
+                    && active != Some(uploaded.version.version)
+                    && self.manifest_chose_active(tenant, name).await?
+            }
+        };
+
+        if follow_manifest {
+            self.activate(tenant, Hook::Router, name, uploaded.version.version, MANIFEST_ACTOR)
+                .await?;
+        } else if uploaded.created {
+            tracing::info!(tenant.id = tenant.0, plugin.name = name, plugin.version = uploaded.version.version, "the manifest's router changed, but an admin chose the active router; the new version stays inactive");
         }
         Ok(())
+    }
+
+    /// Returns whether the manifest made the last activation, rollback or
+    /// deactivation of the tenant's router install `name`. Only then does a
+    /// new manifest router replace the active version, so a platform
+    /// upgrade's fixed router takes effect while an admin's choice stays.
+    async fn manifest_chose_active(&self, tenant: TenantId, name: &str) -> Result<bool, ManagerError> {
+        let filter = AuditFilter {
+            hook: Some(Hook::Router),
+            plugin_name: Some(name.to_string()),
+            limit: 1_000,
+        };
+        let entries = self.store.scoped(tenant).audit_log(&filter).await?;
+        let last_choice = entries.iter().find(|entry| {
+            matches!(entry.action, AuditAction::Activate | AuditAction::Rollback | AuditAction::Deactivate)
+        });
+        Ok(last_choice.is_some_and(|entry| entry.actor == MANIFEST_ACTOR))
     }
 }

@@ -6,6 +6,7 @@ mod activation;
 mod artifacts;
 mod dry_run;
 mod isolation;
+mod manifest;
 mod settings;
 mod shadow;
 mod upload;
