@@ -187,7 +187,7 @@ async fn integration_component_rejected_on_router_hook() {
 
     assert_eq!(status, 422, "{reply}");
     let message = reply["error"]["message"].as_str().expect("message");
-    assert!(message.contains("'maintstar' is a integration plugin"), "{message}");
+    assert!(message.contains("'maintstar' serves the integration hook"), "{message}");
     assert!(message.contains("router hook"), "{message}");
 }
 

@@ -27,7 +27,7 @@ pub enum PluginError {
 
     /// The component implements one hook where the caller expects the other,
     /// such as an integration uploaded as a router.
-    #[error("plugin {plugin}: is a {found} plugin, but a {expected} plugin was expected; install it on the {found} hook")]
+    #[error("plugin {plugin}: serves the {found} hook, but the {expected} hook was expected; install it on the {found} hook")]
     WrongHook { plugin: String, expected: Hook, found: Hook },
 
     /// The component imports an interface that is neither a capability nor WASI 0.2.

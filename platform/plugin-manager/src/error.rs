@@ -33,7 +33,7 @@ pub enum ManagerError {
     VersionNotFound { name: String, version: i32, available: Vec<i32> },
 
     /// A version of one hook was used where another hook is needed (HTTP 422).
-    #[error("plugin '{plugin}' version {version} is a {found} plugin, not a {expected} plugin; use a {expected} plugin here")]
+    #[error("plugin '{plugin}' version {version} serves the {found} hook, not the {expected} hook; use a plugin built for the {expected} hook here")]
     WrongHook { plugin: String, version: i32, expected: Hook, found: Hook },
 
     /// Rollback found no earlier version to return to (HTTP 409).

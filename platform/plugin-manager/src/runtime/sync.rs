@@ -46,7 +46,7 @@ impl PluginManager {
             return SyncOutcome::Skipped(format!("install {install} is not an active integration install of this tenant"));
         };
         if active.install.hook != Hook::Integration {
-            return SyncOutcome::Skipped(format!("install {install} is a {} install, not an integration", active.install.hook));
+            return SyncOutcome::Skipped(format!("install {install} serves the {} hook, not the integration hook", active.install.hook));
         }
 
         let permit = match active.breaker.admit(Utc::now()) {

@@ -124,7 +124,7 @@ async fn integration_component_rejected_on_router_hook() {
     );
     let message = error.to_string();
     assert!(message.contains("viewpermit"), "{message}");
-    assert!(message.contains("integration plugin"), "{message}");
+    assert!(message.contains("serves the integration hook"), "{message}");
     assert!(message.contains("router hook"), "{message}");
 }
 
@@ -152,7 +152,7 @@ async fn router_component_rejected_under_integration_name() {
         matches!(error, ManagerError::Store(StoreError::Invalid(_))),
         "{error:?}"
     );
-    assert!(error.to_string().contains("integration plugin"), "{error}");
+    assert!(error.to_string().contains("serves the integration hook"), "{error}");
 }
 
 #[tokio::test]

@@ -62,7 +62,7 @@ impl TenantStore {
         };
         if hook != new.hook.as_str() {
             return Err(StoreError::Invalid(format!(
-                "plugin '{}' is a {hook} plugin and cannot be installed on the {} hook; install it on the {hook} hook",
+                "plugin '{}' serves the {hook} hook and cannot be installed on the {} hook; install it on the {hook} hook",
                 new.plugin_name, new.hook
             )));
         }

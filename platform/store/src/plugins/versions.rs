@@ -289,7 +289,7 @@ async fn insert_version_once(db: &sea_orm::DatabaseConnection, owner: Option<Ten
         && hook != new.hook.as_str()
     {
         return Err(StoreError::Invalid(format!(
-            "plugin '{}' is a {hook} plugin, but the upload is a {} component; upload it under another plugin name",
+            "plugin '{}' serves the {hook} hook, but the upload serves the {} hook; upload it under another plugin name",
             new.name, new.hook
         )));
     }
