@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use civic311_domain::{Channel, Status, SubStatus};
-use civic311_server::app::{build_state, AppState};
+use civic311_server::app::{build_state_with, AppState, PlatformOptions};
 use civic311_server::import::{import_requests, ImportError, ImportOptions, ImportReport};
 use civic311_server::tenants::TenantContext;
 use civic311_store::test_support::TestDatabase;
@@ -41,7 +41,16 @@ const NO_PROGRESS: ImportOptions = ImportOptions { reroute: false, show_progress
 /// Builds the server state on `database` with every shipped tenant applied,
 /// and returns it with the Boston tenant.
 async fn boston(database: &TestDatabase) -> (AppState, Arc<TenantContext>) {
-    let state = build_state(&database.url, &workspace_root().join("tenants"))
+    // The platform key goes to a temporary folder: with PostgreSQL the
+    // default folder is ./data under the working directory, the source tree.
+    let key_folder = tempfile::tempdir().expect("temporary folder");
+    let options = PlatformOptions {
+        data_dir: key_folder.path().to_path_buf(),
+        redis_url: None,
+        node_id: "import-test".to_string(),
+        config_file: None,
+    };
+    let state = build_state_with(&database.url, &workspace_root().join("tenants"), &options)
         .await
         .unwrap_or_else(|error| panic!("cannot build the server state: {error}"));
     let tenant = state.tenants.by_slug("boston").expect("the boston tenant is applied");

@@ -111,6 +111,9 @@ impl CliError {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
+    if !matches!(cli.command, Command::Serve(_)) {
+        stop_quietly_on_closed_pipe();
+    }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -149,5 +152,19 @@ fn init_logging(format: LogFormat) {
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Restores the default action of SIGPIPE, so that a command whose output
+/// goes to a pipe closed early, as in `civic311 plugin logs ... | head`,
+/// ends quietly as other Unix tools do instead of panicking in `println!`.
+/// The server keeps Rust's default of ignoring SIGPIPE, so a client that
+/// hangs up makes a socket write fail instead of ending the process.
+fn stop_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: this runs on the main thread before the async runtime starts
+    // other threads, and SIG_DFL is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
