@@ -341,3 +341,34 @@ async fn wait_for_shadow_result(server: &TestServer, request: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configure_changes_only_named_parts() {
+    let server = TestServer::start_with_tenants(&tenants_dir()).await;
+    let probe = plugin_file("capability-probe");
+    run_ok(&server, &["plugin", "upload", "--tenant", "haverhill", "--name", "probe", path_arg(&probe)]);
+    run_ok(
+        &server,
+        &["plugin", "install", "--tenant", "haverhill", "--hook", "router", "--name", "probe", "--grant", "logs", "--config", "probe=log"],
+    );
+
+    let stdout = run_ok(
+        &server,
+        &[
+            "plugin", "configure", "--tenant", "haverhill", "--hook", "router", "--name", "probe", "--grant", "kv", "--grant",
+            "secrets", "--wall-time-ms", "2000",
+        ],
+    );
+
+    assert!(stdout.contains("updated grants, limits of router/probe"), "{stdout}");
+    let install = server.tenant("haverhill").store.install(Hook::Router, "probe").await.unwrap().unwrap();
+    assert!(!install.grants.logs);
+    assert!(install.grants.kv);
+    assert!(install.grants.secrets);
+    assert_eq!(install.limits.wall_time_ms, Some(2000));
+    assert_eq!(install.config.get("probe").map(String::as_str), Some("log"), "config was not named, so it stays");
+
+    let nothing = civic311(&server, &["plugin", "configure", "--tenant", "haverhill", "--hook", "router", "--name", "probe"]);
+    assert!(!nothing.status.success());
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("nothing to change"));
+}

@@ -4,6 +4,7 @@
 //! also published to the running servers; without it, a running server
 //! picks the change up at its next reconcile.
 
+mod configure;
 mod lifecycle;
 mod observe;
 mod runtime;
@@ -31,6 +32,8 @@ pub enum PluginCommand {
     Show(InstallArgs),
     /// Install a plugin on a hook; it stays inactive until `plugin activate`.
     Install(lifecycle::InstallPluginArgs),
+    /// Change an install's grants, limits or config; the parts not named stay.
+    Configure(configure::ConfigureArgs),
     /// Make a version the install's active version.
     Activate(lifecycle::ActivateArgs),
     /// Activate an earlier version: --to-version, or the one active before the current one.
@@ -99,6 +102,7 @@ pub async fn run(database_url: &str, command: PluginCommand) -> Result<(), CliEr
         PluginCommand::List(args) => lifecycle::list(&state, &args).await,
         PluginCommand::Show(args) => lifecycle::show(&state, &args).await,
         PluginCommand::Install(args) => lifecycle::install(&state, args).await,
+        PluginCommand::Configure(args) => configure::configure(&state, args).await,
         PluginCommand::Activate(args) => lifecycle::activate(&state, &args).await,
         PluginCommand::Rollback(args) => lifecycle::rollback(&state, &args).await,
         PluginCommand::Deactivate(args) => lifecycle::deactivate(&state, &args).await,
