@@ -30,6 +30,10 @@ pub struct ManagerConfig {
     pub node_id: String,
     /// Calls of one install that may run at once on this node.
     pub call_slots: crate::runtime::CallSlotConfig,
+    /// Whether plugins' outbound HTTP may reach loopback, private,
+    /// link-local and other non-public addresses. Off by default, so a
+    /// tenant's allow-list cannot reach the platform's internal services.
+    pub allow_private_networks: bool,
 }
 
 impl Default for ManagerConfig {
@@ -42,6 +46,7 @@ impl Default for ManagerConfig {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             node_id: "local".to_string(),
             call_slots: crate::runtime::CallSlotConfig::default(),
+            allow_private_networks: false,
         }
     }
 }

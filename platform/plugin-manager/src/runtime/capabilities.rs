@@ -26,6 +26,7 @@ use civic311_store::{InstallId, NewPluginLogLine, PluginLogLevel, TenantId, Tena
 use tokio::runtime::Handle;
 
 use crate::error::ManagerError;
+use crate::runtime::egress::{self, EgressError, PublicOnlyResolver};
 use crate::runtime::recorder::Recorder;
 use crate::vault::Vault;
 
@@ -36,20 +37,43 @@ pub const REDACTED: &str = "[redacted secret]";
 /// value of one to three bytes would mangle ordinary text.
 const MIN_SCRUBBED_BYTES: usize = 4;
 
+/// The HTTP client that every install's calls share, with its egress rule.
+#[derive(Clone)]
+pub struct PluginHttpClient {
+    client: reqwest::Client,
+    /// Whether plugins may reach loopback, private and link-local addresses.
+    allow_private_networks: bool,
+}
+
+impl PluginHttpClient {
+    /// Checks the host of `url` against the egress rule before sending,
+    /// because the client's resolver does not see IP literals.
+    fn check_destination(&self, url: &url::Url) -> Result<(), EgressError> {
+        match url.host() {
+            Some(host) if !self.allow_private_networks => egress::check_host(&host),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Builds the HTTP client that every install's calls share: no redirects,
 /// so a plugin cannot leave its allow-list through a `Location` header, and
-/// no proxy from the environment. `https` uses rustls and trusts the
-/// Mozilla roots plus the system's certificate store, where a city's
-/// private certificate authority for on-premises back ends belongs.
-pub fn http_client() -> Result<reqwest::Client, ManagerError> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .map_err(|error| ManagerError::Invalid {
-            field: "system certificate store".to_string(),
-            problem: format!("the HTTP client of the http capability failed to build: {error}; check the CA certificates installed on this node"),
-        })
+/// no proxy from the environment. Unless `allow_private_networks` is set,
+/// host names resolve through [`PublicOnlyResolver`], so plugins reach only
+/// public addresses. `https` uses rustls and trusts the Mozilla roots plus
+/// the system's certificate store, where a city's private certificate
+/// authority for on-premises back ends belongs.
+pub fn http_client(allow_private_networks: bool) -> Result<PluginHttpClient, ManagerError> {
+    let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).no_proxy();
+    if !allow_private_networks {
+        builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
+    }
+
+    let client = builder.build().map_err(|error| ManagerError::Invalid {
+        field: "system certificate store".to_string(),
+        problem: format!("the HTTP client of the http capability failed to build: {error}; check the CA certificates installed on this node"),
+    })?;
+    Ok(PluginHttpClient { client, allow_private_networks })
 }
 
 /// The install, version and request one call runs for.
@@ -67,7 +91,7 @@ pub struct InstallCapabilities {
     store: TenantStore,
     vault: Arc<Vault>,
     recorder: Recorder,
-    http: reqwest::Client,
+    http: PluginHttpClient,
     /// The install's allow-list, checked again here in case a caller skips the host's check.
     http_hosts: Vec<String>,
     handle: Handle,
@@ -83,7 +107,7 @@ impl InstallCapabilities {
         store: TenantStore,
         vault: Arc<Vault>,
         recorder: Recorder,
-        http: reqwest::Client,
+        http: PluginHttpClient,
         http_hosts: Vec<String>,
     ) -> InstallCapabilities {
         InstallCapabilities {
@@ -198,12 +222,15 @@ impl CapabilityProvider for InstallCapabilities {
     }
 
     fn http_send(&self, request: HttpRequest, timeout: Duration) -> Result<HttpResponse, HttpFailure> {
-        check_url(&request.url, &self.http_hosts)?;
-        let sent = self.handle.block_on(async {
-            tokio::time::timeout(timeout, send(&self.http, request, timeout))
-                .await
-                .unwrap_or(Err(HttpFailure::Timeout))
-        });
+        let url = check_url(&request.url, &self.http_hosts)?;
+        let sent = match self.http.check_destination(&url) {
+            Err(denied) => Err(HttpFailure::Failed(denied.to_string())),
+            Ok(()) => self.handle.block_on(async {
+                tokio::time::timeout(timeout, send(&self.http.client, request, timeout))
+                    .await
+                    .unwrap_or(Err(HttpFailure::Timeout))
+            }),
+        };
 
         if let Err(failure) = &sent {
             tracing::info!(tenant.id = self.scope.tenant.0, install.id = self.scope.install.0, ?failure, "plugin HTTP request failed");
@@ -219,9 +246,9 @@ impl InstallCapabilities {
     }
 }
 
-/// Rejects a URL that is not absolute http or https or whose host is not
-/// on the allow-list.
-fn check_url(url: &str, allow_list: &[String]) -> Result<(), HttpFailure> {
+/// Parses `url`, rejecting a URL that is not absolute http or https or
+/// whose host is not on the allow-list.
+fn check_url(url: &str, allow_list: &[String]) -> Result<url::Url, HttpFailure> {
     let parsed = url::Url::parse(url).map_err(|error| HttpFailure::Failed(format!("invalid URL '{url}': {error}")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(HttpFailure::Failed(format!("URL scheme '{}' is not http or https", parsed.scheme())));
@@ -233,7 +260,7 @@ fn check_url(url: &str, allow_list: &[String]) -> Result<(), HttpFailure> {
     if !host_allowed(allow_list, host) {
         return Err(HttpFailure::Failed(format!("host '{host}' is not on the install's HTTP allow-list")));
     }
-    Ok(())
+    Ok(parsed)
 }
 
 /// Sends the request and reads at most [`MAX_HTTP_RESPONSE_BYTES`] of body.
@@ -274,8 +301,24 @@ fn http_failure(error: reqwest::Error) -> HttpFailure {
     if error.is_timeout() {
         return HttpFailure::Timeout;
     }
+    if let Some(denied) = egress_error(&error) {
+        return HttpFailure::Failed(denied.to_string());
+    }
     // Without the URL: a query string may carry a token the plugin added.
     HttpFailure::Failed(error.without_url().to_string())
+}
+
+/// Returns the [`EgressError`] of [`PublicOnlyResolver`] in the source
+/// chain of `error`, which reqwest wraps in its connect error.
+fn egress_error(error: &reqwest::Error) -> Option<&EgressError> {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(denied) = cause.downcast_ref::<EgressError>() {
+            return Some(denied);
+        }
+        source = cause.source();
+    }
+    None
 }
 
 fn store_level(level: LogLevel) -> PluginLogLevel {
@@ -380,6 +423,38 @@ mod tests {
     #[test]
     fn check_url_rejects_relative_url() {
         assert!(check_url("/orders", &allow(&["127.0.0.1"])).is_err());
+    }
+
+    /// Sends a GET to `url` with the client of the default egress rule.
+    async fn send_public_only(url: String) -> Result<HttpResponse, HttpFailure> {
+        let client = http_client(false).unwrap();
+        let request = HttpRequest { method: "GET".to_string(), url, headers: Vec::new(), body: None };
+        send(&client.client, request, Duration::from_secs(5)).await
+    }
+
+    #[tokio::test]
+    async fn resolver_denial_reaches_failure_message() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+
+        let failure = send_public_only(format!("http://localhost:{port}/")).await.unwrap_err();
+
+        let HttpFailure::Failed(message) = failure else { panic!("expected a failed request, got {failure:?}") };
+        assert!(message.starts_with("host 'localhost' is a localhost name"), "{message}");
+        // The listener's first connection must be this marker, not the client's.
+        let marker = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let (_, first_peer) = listener.accept().await.unwrap();
+        assert_eq!(first_peer, marker.local_addr().unwrap(), "the client connected to the loopback listener");
+    }
+
+    #[test]
+    fn destination_check_follows_setting() {
+        let url = url::Url::parse("http://10.0.0.5:8080/orders").unwrap();
+
+        let denied = http_client(false).unwrap().check_destination(&url).unwrap_err();
+
+        assert!(matches!(denied, EgressError::BlockedAddress { .. }), "{denied}");
+        assert!(http_client(true).unwrap().check_destination(&url).is_ok());
     }
 
     #[test]

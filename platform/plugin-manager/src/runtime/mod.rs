@@ -6,6 +6,7 @@ pub mod breaker;
 mod breaker_admin;
 mod call_slots;
 pub mod capabilities;
+pub mod egress;
 pub mod recorder;
 pub mod route;
 mod shadows;
@@ -33,7 +34,7 @@ pub const PLATFORM_ACTOR: &str = "platform";
 /// other nodes.
 pub(crate) struct Runtime {
     pub(crate) recorder: Recorder,
-    pub(crate) http: reqwest::Client,
+    pub(crate) http: capabilities::PluginHttpClient,
     pub(crate) cluster: Cluster,
     pub(crate) shadows: shadows::ShadowSlots,
     pub(crate) call_slots: call_slots::CallSlots,
@@ -49,7 +50,7 @@ impl Runtime {
         let cluster = Cluster::start(config.redis_url.as_deref(), &config.node_id, store.clone(), registry.clone()).await?;
         Ok(Runtime {
             recorder: Recorder::start(store.clone()),
-            http: capabilities::http_client()?,
+            http: capabilities::http_client(config.allow_private_networks)?,
             cluster,
             shadows: shadows::ShadowSlots::default(),
             call_slots: call_slots::CallSlots::new(config.call_slots),

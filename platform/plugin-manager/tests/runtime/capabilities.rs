@@ -1,14 +1,15 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use civic311_domain::plugin::{Grants, Hook};
-use civic311_plugin_manager::{AuditFilter, PluginManager, RouteOutcome};
+use civic311_plugin_manager::{AuditFilter, ManagerConfig, PluginManager, RouteOutcome};
 use civic311_store::{LogFilter, PluginLogLevel, TenantId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::{active_router, captured_logs, fixture, input_with, test_plugin};
+use crate::{active_router, captured_logs, config_with_cool_down, fixture, fixture_with, input_with, test_plugin};
 
 const PROBE: &str = "capability-probe";
 
@@ -240,6 +241,49 @@ async fn http_large_response_fails() {
 
     assert!(reason.starts_with("http failed("), "{reason}");
     assert!(reason.contains("larger than"), "{reason}");
+}
+
+/// Returns a fixture whose manager keeps the default egress rule, which
+/// blocks loopback and private addresses.
+async fn public_only_fixture() -> crate::Fixture {
+    let config = ManagerConfig { allow_private_networks: false, ..config_with_cool_down(Duration::from_secs(3600)) };
+    fixture_with(config).await
+}
+
+/// Grants every capability with HTTP allowed to both names of loopback.
+fn loopback_grants() -> Grants {
+    Grants { http_hosts: vec!["127.0.0.1".to_string(), "localhost".to_string()], ..all_grants() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_loopback_blocked_by_default() {
+    let fixture = public_only_fixture().await;
+    let manager = &fixture.manager;
+    let (port, count) = serve(HELLO).await;
+    active_router(manager, fixture.tenant_a, PROBE, test_plugin(PROBE), loopback_grants()).await;
+
+    let by_address = probe(manager, fixture.tenant_a, &format!("http-get:http://127.0.0.1:{port}/status")).await;
+    let by_name = probe(manager, fixture.tenant_a, &format!("http-get:http://localhost:{port}/status")).await;
+
+    assert!(by_address.starts_with("http failed(address 127.0.0.1 is in the loopback range 127.0.0.0/8"), "{by_address}");
+    assert!(by_address.contains("allow_private_networks"), "{by_address}");
+    assert!(by_name.starts_with("http failed(host 'localhost' is a localhost name"), "{by_name}");
+    assert_eq!(count.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_loopback_allowed_by_setting() {
+    let fixture = fixture().await;
+    let manager = &fixture.manager;
+    let (port, count) = serve(HELLO).await;
+    active_router(manager, fixture.tenant_a, PROBE, test_plugin(PROBE), loopback_grants()).await;
+
+    let by_address = probe(manager, fixture.tenant_a, &format!("http-get:http://127.0.0.1:{port}/status")).await;
+    let by_name = probe(manager, fixture.tenant_a, &format!("http-get:http://localhost:{port}/status")).await;
+
+    assert_eq!(by_address, "http status 200, 5 bytes");
+    assert_eq!(by_name, "http status 200, 5 bytes");
+    assert_eq!(count.load(Ordering::SeqCst), 2);
 }
 
 /// Builds a response whose body is 2 MiB, twice the limit.
