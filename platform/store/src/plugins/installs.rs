@@ -151,7 +151,10 @@ impl TenantStore {
         active.active_version_id = Set(target.as_ref().map(|version| version.id.0));
         // Activating the shadow candidate ends shadow mode, because a
         // candidate equal to the active version has nothing to compare.
-        if target.is_some() && target.as_ref().map(|version| version.id.0) == row.shadow_version_id {
+        // Deactivating ends it too, so that reactivating the install later
+        // does not resume a shadow run that nobody started again.
+        let target_id = target.as_ref().map(|version| version.id.0);
+        if target_id.is_none() || target_id == row.shadow_version_id {
             active.shadow_version_id = Set(None);
         }
         active.updated_at = Set(stored_instant(note.at));
@@ -314,6 +317,7 @@ impl TenantStore {
             let previous = current_version(conn, other.active_version_id).await?;
             let mut active: install::ActiveModel = other.clone().into();
             active.active_version_id = Set(None);
+            active.shadow_version_id = Set(None);
             active.updated_at = Set(stored_instant(note.at));
             let updated = active.update(conn).await?;
 

@@ -252,3 +252,33 @@ async fn audit_log_filters_and_limits() {
     assert_eq!(sync.len(), 1);
     assert_eq!(sync[0].to_version, Some(1));
 }
+
+#[tokio::test]
+async fn deactivate_ends_shadow_mode() {
+    let fixture = fixture().await;
+    let (v1, install) = installed(&fixture.tenant, "router-a", Hook::Router).await;
+    let (v2, _) = fixture.tenant.insert_plugin_version(new_version("router-a", Hook::Router, b"v2")).await.unwrap();
+    fixture.tenant.set_active_version(install.id, Some(v1.id), &note(AuditAction::Activate)).await.unwrap();
+    fixture.tenant.set_shadow_version(install.id, Some(v2.id), &note(AuditAction::ShadowStart)).await.unwrap();
+
+    let change = fixture.tenant.set_active_version(install.id, None, &note(AuditAction::Deactivate)).await.unwrap();
+
+    assert_eq!(change.install.active_version, None);
+    assert_eq!(change.install.shadow_version, None);
+}
+
+#[tokio::test]
+async fn replaced_router_ends_shadow_mode() {
+    let fixture = fixture().await;
+    let (a1, router_a) = installed(&fixture.tenant, "router-a", Hook::Router).await;
+    let (a2, _) = fixture.tenant.insert_plugin_version(new_version("router-a", Hook::Router, b"a2")).await.unwrap();
+    let (b1, router_b) = installed(&fixture.tenant, "router-b", Hook::Router).await;
+    fixture.tenant.set_active_version(router_a.id, Some(a1.id), &note(AuditAction::Activate)).await.unwrap();
+    fixture.tenant.set_shadow_version(router_a.id, Some(a2.id), &note(AuditAction::ShadowStart)).await.unwrap();
+
+    fixture.tenant.set_active_version(router_b.id, Some(b1.id), &note(AuditAction::Activate)).await.unwrap();
+
+    let replaced = fixture.tenant.install_by_id(router_a.id).await.unwrap().unwrap();
+    assert_eq!(replaced.active_version, None);
+    assert_eq!(replaced.shadow_version, None);
+}
