@@ -68,6 +68,9 @@ pub struct TestServer {
     /// Folder of the platform key when the database is not an SQLite file.
     /// Otherwise the key file sits in the SQLite file's folder.
     _data_dir: Option<tempfile::TempDir>,
+    /// Folder of the platform settings file, which lets plugins reach the
+    /// test back ends on 127.0.0.1.
+    _settings_dir: tempfile::TempDir,
 }
 
 impl TestServer {
@@ -89,7 +92,7 @@ impl TestServer {
     /// database finds it too, or in a temporary folder for PostgreSQL. The
     /// integration worker polls every 50 ms and retries after 100 ms, doubling up to 1 s.
     pub async fn start_with_tenants_and_database(tenants_dir: &Path, database: TestDatabase) -> TestServer {
-        let (options, data_dir) = test_platform_options(&database.url);
+        let (options, data_dir, settings_dir) = test_platform_options(&database.url);
         let state = app::build_state_with(&database.url, tenants_dir, &options)
             .await
             .unwrap_or_else(|error| panic!("server state for {} failed to build: {error}", tenants_dir.display()));
@@ -111,6 +114,7 @@ impl TestServer {
             task: Some(task),
             database,
             _data_dir: data_dir,
+            _settings_dir: settings_dir,
         }
     }
 
@@ -201,8 +205,9 @@ impl Drop for TestServer {
 }
 
 /// Returns the plugin platform options of a test server on `database_url`,
-/// and the temporary data folder to keep while it runs, if one was made.
-fn test_platform_options(database_url: &str) -> (PlatformOptions, Option<tempfile::TempDir>) {
+/// the temporary data folder to keep while it runs, if one was made, and
+/// the folder of its settings file.
+fn test_platform_options(database_url: &str) -> (PlatformOptions, Option<tempfile::TempDir>, tempfile::TempDir) {
     let is_sqlite = database_url.starts_with("sqlite:");
     let temporary = (!is_sqlite).then(|| tempfile::tempdir().expect("create a temporary data folder"));
     let data_dir = match &temporary {
@@ -210,13 +215,24 @@ fn test_platform_options(database_url: &str) -> (PlatformOptions, Option<tempfil
         None => app::default_data_dir(database_url),
     };
 
+    let (settings_dir, settings_file) = write_test_settings();
     let options = PlatformOptions {
         data_dir,
         redis_url: None,
         node_id: "test-node".to_string(),
-        config_file: None,
+        config_file: Some(settings_file),
     };
-    (options, temporary)
+    (options, temporary, settings_dir)
+}
+
+/// Writes a platform settings file that keeps the built-in limits but lets
+/// plugins reach private networks, because the tests' back-end simulators
+/// listen on 127.0.0.1. Returns its folder and path.
+fn write_test_settings() -> (tempfile::TempDir, PathBuf) {
+    let folder = tempfile::tempdir().expect("create a temporary settings folder");
+    let file = folder.path().join("platform.toml");
+    std::fs::write(&file, "[http]\nallow_private_networks = true\n").expect("write the test platform settings file");
+    (folder, file)
 }
 
 /// Returns the integration worker settings of test servers: short polls and

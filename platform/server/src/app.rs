@@ -118,6 +118,7 @@ impl PlatformOptions {
             node_id: self.node_id.clone(),
             breaker: settings.breaker.clone(),
             max_upload_bytes: settings.host.max_component_bytes,
+            allow_private_networks: settings.allow_private_networks,
             ..ManagerConfig::default()
         }
     }

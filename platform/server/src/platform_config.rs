@@ -1,5 +1,6 @@
 //! The plugin platform's settings file: default and maximum limits of a
-//! plugin call, the upload size limit and the circuit breaker.
+//! plugin call, the upload size limit, the circuit breaker and the egress
+//! rule of plugin HTTP.
 //!
 //! Every key is optional and falls back to the built-in value, so an
 //! operator writes only what differs. `platform.example.toml` at the
@@ -20,6 +21,8 @@ pub const PLATFORM_CONFIG_ENV: &str = "CIVIC311_PLATFORM_CONFIG";
 pub struct PlatformSettings {
     pub host: HostConfig,
     pub breaker: BreakerConfig,
+    /// Whether plugins' outbound HTTP may reach loopback, private and link-local addresses.
+    pub allow_private_networks: bool,
 }
 
 impl Default for PlatformSettings {
@@ -27,6 +30,7 @@ impl Default for PlatformSettings {
         PlatformSettings {
             host: HostConfig::default(),
             breaker: BreakerConfig::default(),
+            allow_private_networks: false,
         }
     }
 }
@@ -56,6 +60,8 @@ struct SettingsFile {
     maxima: LimitsFile,
     #[serde(default)]
     breaker: BreakerFile,
+    #[serde(default)]
+    http: HttpFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -72,6 +78,12 @@ struct LimitsFile {
 struct BreakerFile {
     failure_threshold: Option<u32>,
     cool_down_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpFile {
+    allow_private_networks: Option<bool>,
 }
 
 /// Reads the settings file at `path`, or returns the built-in settings
@@ -110,8 +122,10 @@ pub fn parse(file: &Path, text: &str) -> Result<PlatformSettings, PlatformConfig
             .unwrap_or(built_in.breaker.cool_down),
     };
 
+    let allow_private_networks = parsed.http.allow_private_networks.unwrap_or(built_in.allow_private_networks);
+
     validate(file, &host, &breaker)?;
-    Ok(PlatformSettings { host, breaker })
+    Ok(PlatformSettings { host, breaker, allow_private_networks })
 }
 
 fn merge(base: &CallLimits, file: &LimitsFile) -> CallLimits {
@@ -173,6 +187,7 @@ mod tests {
         assert_eq!(settings.host.defaults.fuel, HostConfig::default().defaults.fuel);
         assert_eq!(settings.host.maxima.wall_time, HostConfig::default().maxima.wall_time);
         assert_eq!(settings.breaker.failure_threshold, 5);
+        assert!(!settings.allow_private_networks);
     }
 
     #[test]
@@ -190,6 +205,20 @@ mod tests {
         assert_eq!(settings.host.maxima.max_memory_bytes, 32 << 20);
         assert_eq!(settings.breaker.failure_threshold, 3);
         assert_eq!(settings.breaker.cool_down, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn http_section_allows_private_networks() {
+        let settings = parse_text("[http]\nallow_private_networks = true\n").unwrap();
+
+        assert!(settings.allow_private_networks);
+    }
+
+    #[test]
+    fn http_section_rejects_non_boolean() {
+        let error = parse_text("[http]\nallow_private_networks = \"yes\"\n").unwrap_err();
+
+        assert!(error.to_string().contains("allow_private_networks"), "{error}");
     }
 
     #[test]
@@ -232,5 +261,6 @@ mod tests {
         assert_eq!(settings.host.max_component_bytes, built_in.host.max_component_bytes);
         assert_eq!(settings.breaker.failure_threshold, built_in.breaker.failure_threshold);
         assert_eq!(settings.breaker.cool_down, built_in.breaker.cool_down);
+        assert_eq!(settings.allow_private_networks, built_in.allow_private_networks);
     }
 }
