@@ -17,22 +17,12 @@ use serde::Deserialize;
 pub const PLATFORM_CONFIG_ENV: &str = "CIVIC311_PLATFORM_CONFIG";
 
 /// The settings after validation.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct PlatformSettings {
     pub host: HostConfig,
     pub breaker: BreakerConfig,
     /// Whether plugins' outbound HTTP may reach loopback, private and link-local addresses.
     pub allow_private_networks: bool,
-}
-
-impl Default for PlatformSettings {
-    fn default() -> PlatformSettings {
-        PlatformSettings {
-            host: HostConfig::default(),
-            breaker: BreakerConfig::default(),
-            allow_private_networks: false,
-        }
-    }
 }
 
 /// Failure to read or validate the settings file.
