@@ -169,7 +169,7 @@ pub struct LimitOverrides {
     pub max_output_bytes: Option<u64>,
 }
 
-/// A routed service request as an integration plugin sees it. It carries no
+/// A routed service request as an integration plugin receives it. It carries no
 /// contact details of the constituent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IntegrationRequest {

@@ -1,8 +1,8 @@
 //! Propagation of install changes between platform nodes.
 //!
 //! With a Redis URL, each change (activation, rollback, breaker trip and
-//! the like) is published as a [`PluginEvent`] on [`CHANNEL`], and every
-//! other node reloads that install from the database on receipt, unless its
+//! the like) is published as a [`PluginEvent`] on [`CHANNEL`]. Every other
+//! node reloads that install from the database on receipt, unless its
 //! loaded copy already has the stored `updated_at`. A subscriber that loses
 //! its connection reconnects with backoff. Apart from Redis, every
 //! [`RECONCILE_INTERVAL`] each node reloads the installs whose `updated_at`

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use civic311_plugin_host::{CapabilityProvider, HttpFailure, HttpRequest, HttpResponse, LogLevel};
 
-/// Secrets, a key-value map and one canned HTTP answer, with a record of calls.
+/// Secrets, a key-value map and one canned HTTP response, with a record of calls.
 #[derive(Default)]
 pub struct RecordingProvider {
     pub secrets: HashMap<String, String>,

@@ -18,8 +18,8 @@ pub struct CallSlotConfig {
 }
 
 impl Default for CallSlotConfig {
-    /// Half the machine's cores per install, at least one, so two
-    /// misbehaving tenants cannot take every core between them; and a wait
+    /// Returns half the machine's cores per install, at least one, so two
+    /// misbehaving tenants cannot take every core between them. The wait is
     /// long enough for a queue of a few thousand normal routing calls.
     fn default() -> CallSlotConfig {
         let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);

@@ -124,7 +124,7 @@ fn embedded_ipv4(bits: u128) -> Option<Ipv4Addr> {
 }
 
 /// Returns whether `host` is `localhost` or a name under `.localhost`,
-/// which resolve to loopback by convention whatever DNS says.
+/// which resolve to loopback by convention whatever DNS returns.
 pub fn is_localhost_name(host: &str) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     host == "localhost" || host.ends_with(".localhost")
@@ -298,7 +298,11 @@ mod tests {
     async fn resolver_drops_loopback_addresses() {
         let error = resolve_public("127.0.0.1").await.unwrap_err();
 
-        assert!(matches!(&error, EgressError::NoPublicAddress { host, addresses } if host == "127.0.0.1" && addresses == "127.0.0.1"), "{error}");
+        let EgressError::NoPublicAddress { host, addresses } = &error else {
+            panic!("expected NoPublicAddress, got {error}");
+        };
+        assert_eq!(host, "127.0.0.1");
+        assert_eq!(addresses, "127.0.0.1");
     }
 
     #[tokio::test]

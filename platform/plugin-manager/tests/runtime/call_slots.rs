@@ -8,8 +8,8 @@ use crate::{active_router, fixture_with, input_with, test_plugin};
 
 const ROUTER: &str = "looping-router";
 
-/// One call slot per install, a 1 ms wait, and a breaker that never trips,
-/// so the slots alone decide what runs.
+/// Returns settings of one call slot per install, a 1 ms wait, and a
+/// breaker that never trips, so the slots alone decide what runs.
 fn one_slot_config() -> ManagerConfig {
     ManagerConfig {
         breaker: BreakerConfig { failure_threshold: u32::MAX, cool_down: Duration::from_secs(3600) },

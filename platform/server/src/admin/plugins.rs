@@ -30,7 +30,7 @@ pub async fn list(State(state): State<AppState>, Path(slug): Path<String>, heade
 }
 
 /// `GET plugins/{name}/versions`: the versions of `name` that the tenant
-/// can install, the catalogue's and its own, told apart by `source`.
+/// can install, the catalogue's and its own, marked by `source`.
 pub async fn versions(
     State(state): State<AppState>,
     Path((slug, name)): Path<(String, String)>,

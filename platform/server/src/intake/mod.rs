@@ -238,9 +238,9 @@ pub struct RoutingOutcome {
     pub history: Vec<NewHistoryEvent>,
 }
 
-/// Runs the tenant's active router install on `input`. Never fails: a plugin
-/// error, timeout, open circuit breaker or unknown department falls back to
-/// the service's default department.
+/// Runs the tenant's active router install on `input`. It returns no error,
+/// because a plugin error, timeout, open circuit breaker, busy call slot or
+/// unknown department falls back to the service's default department.
 pub async fn route(state: &AppState, tenant: &TenantContext, input: RouteInput) -> RoutingOutcome {
     routing::route_at(state, tenant, input, Utc::now(), None).await
 }

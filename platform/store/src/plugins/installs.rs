@@ -133,9 +133,9 @@ impl TenantStore {
     ///
     /// Activating a router version deactivates the tenant's other active
     /// router install, audited as `deactivate` by the same actor. Fails with
-    /// `NotFound` for an unknown install, `Invalid` for a version of another
-    /// plugin, and `Conflict` when a concurrent call activated another router
-    /// first; calling again then succeeds.
+    /// `NotFound` for an unknown install and `Invalid` for a version of
+    /// another plugin. It fails with `Conflict` when a concurrent call
+    /// activated another router first, and calling again then succeeds.
     pub async fn set_active_version(&self, id: InstallId, version: Option<PluginVersionId>, note: &AuditNote) -> Result<ActiveVersionChange, StoreError> {
         let txn = begin_write(&self.db).await?;
         let row = self.require_install(&txn, id).await?;
@@ -152,7 +152,7 @@ impl TenantStore {
         // Activating the shadow candidate ends shadow mode, because a
         // candidate equal to the active version has nothing to compare.
         // Deactivating ends it too, so that reactivating the install later
-        // does not resume a shadow run that nobody started again.
+        // does not resume a shadow run that no admin started again.
         let target_id = target.as_ref().map(|version| version.id.0);
         if target_id.is_none() || target_id == row.shadow_version_id {
             active.shadow_version_id = Set(None);

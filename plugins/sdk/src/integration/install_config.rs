@@ -40,8 +40,8 @@ impl RoutedRequest {
         self.config.get(key).cloned().unwrap_or_else(|| default.to_string())
     }
 
-    /// Returns the entry `key`, trimmed. Rejects a missing or blank entry
-    /// with a message that asks to set it to `expected`.
+    /// Returns the entry `key`, trimmed. A missing or blank entry is
+    /// rejected with a message that names `expected` as the value to set.
     pub fn required_config(&self, key: &str, expected: &str) -> Result<String, SyncFailure> {
         match self.config.get(key).map(|text| text.trim()) {
             Some(text) if !text.is_empty() => Ok(text.to_string()),
@@ -50,8 +50,8 @@ impl RoutedRequest {
     }
 
     /// Returns the http or https URL in entry `key`, without trailing
-    /// slashes. Rejects a missing entry or another scheme with a message
-    /// that asks to set it to `expected`.
+    /// slashes. A missing entry or another scheme is rejected with a
+    /// message that names `expected` as the value to set.
     pub fn url_config(&self, key: &str, expected: &str) -> Result<String, SyncFailure> {
         let url = self.required_config(key, expected)?;
         let url = url.trim_end_matches('/');
@@ -64,8 +64,8 @@ impl RoutedRequest {
         }
     }
 
-    /// Writes the service name and description, then one line per answered
-    /// attribute, cut to `max_bytes` on a character boundary.
+    /// Writes the service name and description, then one line per attribute
+    /// with a value, cut to `max_bytes` on a character boundary.
     pub fn summary(&self, max_bytes: usize) -> String {
         let mut text = format!("{}: {}", self.service_name, self.description.trim());
         for (code, values) in &self.answers {

@@ -17,7 +17,7 @@ pub struct RoutedRequest {
     pub address: Option<String>,
     /// Latitude and longitude in WGS 84 decimal degrees.
     pub location: Option<(f64, f64)>,
-    /// Answers to the service definition's attributes: code and values.
+    /// Values submitted for the service definition's attributes: code and values.
     pub answers: Vec<(String, Vec<String>)>,
     /// Department code that routing chose.
     pub department: String,
