@@ -76,6 +76,10 @@ pub struct HttpResponse {
 /// The reason a provider returned no HTTP response.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HttpFailure {
+    /// The provider rejected the request, such as one to a loopback,
+    /// private or link-local address. The message names the address or
+    /// host and what the operator can change.
+    Denied(String),
     /// No response arrived within the timeout the host passed.
     Timeout,
     /// The connection failed or the response was unusable. The message gives the cause.

@@ -154,6 +154,7 @@ impl http::Host for CallState {
         };
         let response = match state.provider.http_send(outgoing, timeout) {
             Ok(response) => response,
+            Err(HttpFailure::Denied(message)) => return Ok(Err(http::HttpError::Denied(message))),
             Err(HttpFailure::Timeout) => return Ok(Err(http::HttpError::Timeout)),
             Err(HttpFailure::Failed(message)) => return Ok(Err(http::HttpError::Failed(message))),
         };

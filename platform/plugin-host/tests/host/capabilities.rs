@@ -253,6 +253,20 @@ fn http_provider_timeout_reaches_plugin() {
 }
 
 #[test]
+fn http_provider_denial_reaches_plugin() {
+    let host = host();
+    let provider = Arc::new(RecordingProvider {
+        http_answer: Some(Err(HttpFailure::Denied("address 10.0.0.5 is blocked".to_string()))),
+        ..RecordingProvider::default()
+    });
+
+    let reason = reason(run(&host, "http-get:http://127.0.0.1:9/", all_granted(), &provider));
+
+    assert_eq!(reason, "http denied(address 10.0.0.5 is blocked)");
+    assert_eq!(provider.http_requests().len(), 1);
+}
+
+#[test]
 fn oversized_http_response_fails() {
     let host = host();
     let provider = Arc::new(RecordingProvider {

@@ -224,7 +224,7 @@ impl CapabilityProvider for InstallCapabilities {
     fn http_send(&self, request: HttpRequest, timeout: Duration) -> Result<HttpResponse, HttpFailure> {
         let url = check_url(&request.url, &self.http_hosts)?;
         let sent = match self.http.check_destination(&url) {
-            Err(denied) => Err(HttpFailure::Failed(denied.to_string())),
+            Err(blocked) => Err(egress_failure(&blocked)),
             Ok(()) => self.handle.block_on(async {
                 tokio::time::timeout(timeout, send(&self.http.client, request, timeout))
                     .await
@@ -258,7 +258,7 @@ fn check_url(url: &str, allow_list: &[String]) -> Result<url::Url, HttpFailure> 
     // `Url` keeps the brackets of an IPv6 host, which the allow-list omits.
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if !host_allowed(allow_list, host) {
-        return Err(HttpFailure::Failed(format!("host '{host}' is not on the install's HTTP allow-list")));
+        return Err(HttpFailure::Denied(format!("host '{host}' is not on the install's HTTP allow-list")));
     }
     Ok(parsed)
 }
@@ -301,11 +301,23 @@ fn http_failure(error: reqwest::Error) -> HttpFailure {
     if error.is_timeout() {
         return HttpFailure::Timeout;
     }
-    if let Some(denied) = egress_error(&error) {
-        return HttpFailure::Failed(denied.to_string());
+    if let Some(egress) = egress_error(&error) {
+        return egress_failure(egress);
     }
     // Without the URL: a query string may carry a token the plugin added.
     HttpFailure::Failed(error.without_url().to_string())
+}
+
+/// Maps an egress failure to the failure the plugin receives. A blocked
+/// address or `localhost` name is `Denied`, because a retry cannot reach
+/// it, and a failed DNS lookup is `Failed`, because it may be transient.
+fn egress_failure(error: &EgressError) -> HttpFailure {
+    match error {
+        EgressError::BlockedAddress { .. } | EgressError::LocalhostName { .. } | EgressError::NoPublicAddress { .. } => {
+            HttpFailure::Denied(error.to_string())
+        }
+        EgressError::Resolve { .. } => HttpFailure::Failed(error.to_string()),
+    }
 }
 
 /// Returns the [`EgressError`] of [`PublicOnlyResolver`] in the source
@@ -410,7 +422,7 @@ mod tests {
     fn check_url_denies_other_host() {
         let failure = check_url("http://localhost:8080/", &allow(&["127.0.0.1"])).unwrap_err();
 
-        assert_eq!(failure, HttpFailure::Failed("host 'localhost' is not on the install's HTTP allow-list".to_string()));
+        assert_eq!(failure, HttpFailure::Denied("host 'localhost' is not on the install's HTTP allow-list".to_string()));
     }
 
     #[test]
@@ -433,18 +445,29 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn resolver_denial_reaches_failure_message() {
+    async fn resolver_block_is_denied() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
 
         let failure = send_public_only(format!("http://localhost:{port}/")).await.unwrap_err();
 
-        let HttpFailure::Failed(message) = failure else { panic!("expected a failed request, got {failure:?}") };
+        let HttpFailure::Denied(message) = failure else { panic!("expected a denied request, got {failure:?}") };
         assert!(message.starts_with("host 'localhost' is a localhost name"), "{message}");
         // The listener's first connection must be this marker, not the client's.
         let marker = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
         let (_, first_peer) = listener.accept().await.unwrap();
         assert_eq!(first_peer, marker.local_addr().unwrap(), "the client connected to the loopback listener");
+    }
+
+    #[test]
+    fn egress_failure_separates_blocks_from_lookups() {
+        let blocked = EgressError::BlockedAddress { address: "10.0.0.5".parse().unwrap(), range: egress::blocked_range("10.0.0.5".parse().unwrap()).unwrap() };
+        let no_public = EgressError::NoPublicAddress { host: "intranet.city.example".to_string(), addresses: "10.0.0.5".to_string() };
+        let lookup = EgressError::Resolve { host: "missing.city.example".to_string(), source: std::io::Error::other("no such host") };
+
+        assert!(matches!(egress_failure(&blocked), HttpFailure::Denied(message) if message.starts_with("address 10.0.0.5 is in the private range")));
+        assert!(matches!(egress_failure(&no_public), HttpFailure::Denied(message) if message.starts_with("host 'intranet.city.example' resolves only")));
+        assert!(matches!(egress_failure(&lookup), HttpFailure::Failed(message) if message.starts_with("failed to resolve host 'missing.city.example'")));
     }
 
     #[test]

@@ -265,9 +265,9 @@ async fn http_loopback_blocked_by_default() {
     let by_address = probe(manager, fixture.tenant_a, &format!("http-get:http://127.0.0.1:{port}/status")).await;
     let by_name = probe(manager, fixture.tenant_a, &format!("http-get:http://localhost:{port}/status")).await;
 
-    assert!(by_address.starts_with("http failed(address 127.0.0.1 is in the loopback range 127.0.0.0/8"), "{by_address}");
+    assert!(by_address.starts_with("http denied(address 127.0.0.1 is in the loopback range 127.0.0.0/8"), "{by_address}");
     assert!(by_address.contains("allow_private_networks"), "{by_address}");
-    assert!(by_name.starts_with("http failed(host 'localhost' is a localhost name"), "{by_name}");
+    assert!(by_name.starts_with("http denied(host 'localhost' is a localhost name"), "{by_name}");
     assert_eq!(count.load(Ordering::SeqCst), 0);
 }
 
