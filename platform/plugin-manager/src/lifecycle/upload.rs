@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use civic311_plugin_host::{Inspection, PluginError, PluginHost};
-use civic311_store::{AuditAction, NewAuditEntry, NewPluginVersion, PluginVersion, TenantId};
+use civic311_store::{NewPluginVersion, PluginVersion, TenantId};
 
 use crate::artifacts::run_blocking;
 use crate::error::ManagerError;
@@ -74,7 +74,7 @@ pub fn validate_plugin_name(name: &str) -> Result<(), ManagerError> {
 
 impl PluginManager {
     /// Validates `upload` and stores it as the next version of the tenant's
-    /// private plugin, with its precompiled artifact.
+    /// private plugin, with its upload audit entry and precompiled artifact.
     ///
     /// Rejects bytes over the size limit, bytes that are not a component, a
     /// component of no known world, imports the platform does not offer, and
@@ -90,30 +90,16 @@ impl PluginManager {
             PluginHost::check_grants(&upload.name, &inspection, &install.grants)?;
         }
 
-        let actor = upload.actor.clone();
         let new = new_version(upload, &inspection);
-        let (version, created) = tenant_store.insert_plugin_version(new.clone()).await?;
+        let (version, created) = tenant_store.upload_plugin_version(new.clone()).await?;
         if !created {
             return Ok(Uploaded { version, created });
         }
 
+        // The artifact is stored after the version and its audit entry have
+        // committed, outside their transaction, because it is a cache keyed
+        // by the component's digest and loading a version compiles a missing one.
         self.store_artifact(&version, new.wasm).await;
-        tenant_store
-            .append_audit(NewAuditEntry {
-                install: None,
-                hook: version.hook,
-                plugin_name: version.name.clone(),
-                action: AuditAction::Upload,
-                actor,
-                from_version: None,
-                to_version: Some(version.version),
-                detail: Some(format!(
-                    "{} bytes, sha256 {}",
-                    version.size_bytes, version.digest
-                )),
-                at: version.uploaded_at,
-            })
-            .await?;
 
         tracing::info!(tenant.id = tenant.0, plugin.name = %version.name, plugin.version = version.version, hook = %version.hook, "plugin version uploaded");
         Ok(Uploaded { version, created })

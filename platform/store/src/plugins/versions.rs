@@ -7,10 +7,11 @@ use sea_orm::{
     Select,
 };
 
+use super::audit::insert_audit;
 use super::entity::{artifact, version};
 use super::{
-    decode_json, encode_json, owner_key, parse_text, to_i64, to_u64, NewArtifact, NewPluginVersion, PluginArtifact, PluginVersion,
-    PluginVersionId, PLUGIN_VERSION,
+    decode_json, encode_json, owner_key, parse_text, to_i64, to_u64, AuditAction, NewArtifact, NewAuditEntry, NewPluginVersion,
+    PluginArtifact, PluginVersion, PluginVersionId, PLUGIN_VERSION,
 };
 use crate::sql::{begin_write, is_unique_violation, stored_instant};
 use crate::{Store, StoreError, TenantId, TenantStore};
@@ -61,22 +62,7 @@ impl Store {
     ///
     /// Fails with `Invalid` when earlier versions of the plugin use another hook.
     pub async fn insert_plugin_version(&self, owner: Option<TenantId>, new: NewPluginVersion) -> Result<(PluginVersion, bool), StoreError> {
-        let mut attempt = 1;
-        loop {
-            match insert_version_once(&self.db, owner, &new).await {
-                Err(StoreError::Database(error)) if is_unique_violation(&error) && attempt < UPLOAD_ATTEMPTS => {
-                    tracing::debug!(plugin.name = %new.name, attempt, "concurrent upload took the version number; retrying");
-                    attempt += 1;
-                }
-                Ok((stored, created)) => {
-                    if created {
-                        tracing::info!(tenant.id = ?owner.map(|tenant| tenant.0), plugin.name = %stored.name, plugin.version = stored.version, "plugin version stored");
-                    }
-                    return Ok((stored, created));
-                }
-                Err(error) => return Err(error),
-            }
-        }
+        insert_version(&self.db, owner, &new, AuditUpload::No).await
     }
 
     /// Lists catalogue versions, of plugin `name` or of all, by name and version.
@@ -158,7 +144,15 @@ impl TenantStore {
     /// Stores `new` as the next version of this tenant's private plugin
     /// `new.name`; see [`Store::insert_plugin_version`].
     pub async fn insert_plugin_version(&self, new: NewPluginVersion) -> Result<(PluginVersion, bool), StoreError> {
-        Store { db: self.db.clone() }.insert_plugin_version(Some(self.tenant), new).await
+        insert_version(&self.db, Some(self.tenant), &new, AuditUpload::No).await
+    }
+
+    /// Stores `new` as [`TenantStore::insert_plugin_version`] does and, when
+    /// the version is created, its `upload` audit entry in the same
+    /// transaction, so no version exists without the entry. Bytes that are
+    /// already stored return the existing version and add no entry.
+    pub async fn upload_plugin_version(&self, new: NewPluginVersion) -> Result<(PluginVersion, bool), StoreError> {
+        insert_version(&self.db, Some(self.tenant), &new, AuditUpload::Yes).await
     }
 
     /// Lists the versions this tenant may use: its own and the catalogue's,
@@ -272,7 +266,46 @@ pub(super) async fn plugin_hook<C: ConnectionTrait>(conn: &C, owner: Option<Tena
     Ok(hook)
 }
 
-async fn insert_version_once(db: &sea_orm::DatabaseConnection, owner: Option<TenantId>, new: &NewPluginVersion) -> Result<(PluginVersion, bool), StoreError> {
+/// Whether [`insert_version`] also writes the `upload` audit entry of a
+/// created tenant version.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AuditUpload {
+    Yes,
+    No,
+}
+
+/// Stores `new` as the next version of `(owner, name)`, retrying when a
+/// concurrent upload takes the version number.
+async fn insert_version(
+    db: &sea_orm::DatabaseConnection,
+    owner: Option<TenantId>,
+    new: &NewPluginVersion,
+    audit_upload: AuditUpload,
+) -> Result<(PluginVersion, bool), StoreError> {
+    let mut attempt = 1;
+    loop {
+        match insert_version_once(db, owner, new, audit_upload).await {
+            Err(StoreError::Database(error)) if is_unique_violation(&error) && attempt < UPLOAD_ATTEMPTS => {
+                tracing::debug!(plugin.name = %new.name, attempt, "concurrent upload took the version number; retrying");
+                attempt += 1;
+            }
+            Ok((stored, created)) => {
+                if created {
+                    tracing::info!(tenant.id = ?owner.map(|tenant| tenant.0), plugin.name = %stored.name, plugin.version = stored.version, "plugin version stored");
+                }
+                return Ok((stored, created));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+async fn insert_version_once(
+    db: &sea_orm::DatabaseConnection,
+    owner: Option<TenantId>,
+    new: &NewPluginVersion,
+    audit_upload: AuditUpload,
+) -> Result<(PluginVersion, bool), StoreError> {
     let txn = begin_write(db).await?;
     let key = owner_key(owner);
 
@@ -322,9 +355,30 @@ async fn insert_version_once(db: &sea_orm::DatabaseConnection, owner: Option<Ten
     }
     .insert(&txn)
     .await?;
+    let stored = decode_model(row)?;
+
+    // The catalogue has no tenant, and audit entries belong to a tenant.
+    if let (AuditUpload::Yes, Some(tenant)) = (audit_upload, owner) {
+        insert_audit(&txn, tenant, &upload_entry(&stored)).await?;
+    }
     txn.commit().await?;
 
-    Ok((decode_model(row)?, true))
+    Ok((stored, true))
+}
+
+/// Builds the `upload` audit entry of a created version.
+fn upload_entry(version: &PluginVersion) -> NewAuditEntry {
+    NewAuditEntry {
+        install: None,
+        hook: version.hook,
+        plugin_name: version.name.clone(),
+        action: AuditAction::Upload,
+        actor: version.uploaded_by.clone(),
+        from_version: None,
+        to_version: Some(version.version),
+        detail: Some(format!("{} bytes, sha256 {}", version.size_bytes, version.digest)),
+        at: version.uploaded_at,
+    }
 }
 
 fn decode_model(row: version::Model) -> Result<PluginVersion, StoreError> {

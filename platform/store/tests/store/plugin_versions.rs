@@ -2,9 +2,10 @@
 //! visibility of private and catalogue versions.
 
 use civic311_domain::plugin::{Capability, Hook};
-use civic311_store::{NewArtifact, StoreError};
+use civic311_store::{AuditAction, AuditFilter, Backend, NewArtifact, StoreError};
+use sea_orm::{ConnectionTrait, Database};
 
-use crate::common::{add_tenant, fixture, new_version};
+use crate::common::{add_tenant, at, fixture, new_version, Fixture};
 
 #[tokio::test]
 async fn versions_number_from_one() {
@@ -172,4 +173,68 @@ async fn artifact_replaced_by_key() {
     let stored = fixture.store.artifact("abc-123").await.unwrap().expect("artifact stored");
     assert_eq!(stored.artifact, b"recompiled".to_vec());
     assert_eq!(stored.mac, vec![2; 32]);
+}
+
+#[tokio::test]
+async fn upload_writes_version_and_audit_entry() {
+    let fixture = fixture().await;
+
+    let (version, created) = fixture.tenant.upload_plugin_version(new_version("router-a", Hook::Router, b"v1")).await.unwrap();
+
+    assert!(created);
+    let audit = fixture.tenant.audit_log(&AuditFilter::default()).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    let entry = &audit[0];
+    assert_eq!(entry.action, AuditAction::Upload);
+    assert_eq!(entry.hook, Hook::Router);
+    assert_eq!(entry.plugin_name, "router-a");
+    assert_eq!(entry.actor, "admin@example.org");
+    assert_eq!(entry.install, None);
+    assert_eq!(entry.from_version, None);
+    assert_eq!(entry.to_version, Some(version.version));
+    assert_eq!(entry.detail.as_deref(), Some(format!("2 bytes, sha256 {}", version.digest).as_str()));
+    assert_eq!(entry.at, at("2026-12-01T10:00:00Z"));
+}
+
+#[tokio::test]
+async fn upload_of_same_bytes_adds_no_audit_entry() {
+    let fixture = fixture().await;
+    let upload = new_version("router-a", Hook::Router, b"same bytes");
+
+    fixture.tenant.upload_plugin_version(upload.clone()).await.unwrap();
+    let (_, created) = fixture.tenant.upload_plugin_version(upload).await.unwrap();
+
+    assert!(!created);
+    assert_eq!(fixture.tenant.audit_log(&AuditFilter::default()).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn failed_audit_insert_leaves_no_version() {
+    let fixture = fixture().await;
+    reject_audit_inserts(&fixture).await;
+
+    let result = fixture.tenant.upload_plugin_version(new_version("router-a", Hook::Router, b"v1")).await;
+
+    let error = result.expect_err("the upload succeeded although its audit entry was rejected");
+    assert!(error.to_string().contains("audit insert rejected by test"), "{error}");
+    assert!(fixture.tenant.plugin_versions(Some("router-a")).await.unwrap().is_empty());
+    assert!(fixture.tenant.audit_log(&AuditFilter::default()).await.unwrap().is_empty());
+}
+
+/// Adds a trigger that makes the database reject every insert into
+/// `plugin_audit`, through a separate connection.
+async fn reject_audit_inserts(fixture: &Fixture) {
+    let connection = Database::connect(fixture._database.url.as_str()).await.expect("connect to test database");
+    let statements: &[&str] = match fixture.store.backend() {
+        Backend::Sqlite => &["CREATE TRIGGER reject_audit BEFORE INSERT ON plugin_audit \
+             BEGIN SELECT RAISE(ABORT, 'audit insert rejected by test'); END"],
+        Backend::Postgres => &[
+            "CREATE FUNCTION reject_audit() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'audit insert rejected by test'; END $$",
+            "CREATE TRIGGER reject_audit BEFORE INSERT ON plugin_audit FOR EACH ROW EXECUTE FUNCTION reject_audit()",
+        ],
+    };
+    for statement in statements {
+        connection.execute_unprepared(statement).await.unwrap_or_else(|error| panic!("{statement}: {error}"));
+    }
 }
