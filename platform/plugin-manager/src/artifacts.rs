@@ -33,17 +33,15 @@ pub fn artifact_key(digest: &str, engine_hash: &str) -> String {
     format!("{digest}-{engine_hash}")
 }
 
-/// Active versions whose stored artifacts [`check_platform_key`] checks.
+/// Active versions whose stored artifacts [`artifacts_of_other_key`] checks.
 const KEY_CHECK_ARTIFACTS: usize = 5;
 
-/// Logs an error when every stored artifact checked fails its MAC under
-/// this process's platform key. That happens when the key differs from the
-/// one the other nodes or commands use, for example when a command on
-/// PostgreSQL ran in another folder and created its own `data/platform.key`.
-/// Secrets sealed under either key then cannot be opened under the other,
-/// and each process recompiles the artifacts that the other stored.
-/// A single tampered artifact fails alone, so it does not trigger the error.
-pub(crate) async fn check_platform_key(store: &Store, host: &PluginHost, vault: &Vault) -> Result<(), ManagerError> {
+/// Returns how many stored artifacts of up to five active versions fail
+/// their MAC under `vault`'s key, or 0 as soon as one passes. A nonzero
+/// count means another key signed the artifacts, because a single tampered
+/// artifact fails alone. [`crate::platform_key`] uses it on a database that
+/// stores no key fingerprint yet.
+pub(crate) async fn artifacts_of_other_key(store: &Store, host: &PluginHost, vault: &Vault) -> Result<usize, ManagerError> {
     let installs = store.loaded_installs().await?;
     let engine_hash = host.compatibility_hash();
 
@@ -54,20 +52,11 @@ pub(crate) async fn check_platform_key(store: &Store, host: &PluginHost, vault: 
             continue;
         };
         if vault.verify_artifact(&key, &stored.artifact, &stored.mac) {
-            return Ok(());
+            return Ok(0);
         }
         failed += 1;
     }
-
-    if failed > 0 {
-        tracing::error!(
-            artifacts = failed,
-            "every stored plugin artifact checked fails its MAC under this process's platform key, so the key differs from \
-             the one that stored them; secrets set with either key are unreadable with the other. Give every server and \
-             command the same key: set CIVIC311_PLATFORM_KEY, or CIVIC311_DATA_DIR (--data-dir) to the folder of the shared platform.key"
-        );
-    }
-    Ok(())
+    Ok(failed)
 }
 
 /// Loads plugin versions through their stored artifacts, and compiles and

@@ -10,6 +10,7 @@ mod dry_run;
 mod error;
 mod lifecycle;
 mod manager;
+pub mod platform_key;
 mod registry;
 pub mod shadow;
 pub mod cluster;

@@ -66,9 +66,12 @@ impl PluginManager {
     /// Starts the manager on `store` with the process's plugin host, and
     /// loads every active install. An install that fails to load is logged
     /// and left out, so its tenant falls back to its default routing.
+    ///
+    /// Fails with [`crate::VaultError::KeyMismatch`] when the platform key
+    /// differs from the one the database was set up with.
     pub async fn start(store: Store, host: Arc<PluginHost>, config: ManagerConfig) -> Result<PluginManager, ManagerError> {
         let vault = Arc::new(Vault::load(&config.data_dir)?);
-        crate::artifacts::check_platform_key(&store, &host, &vault).await?;
+        crate::platform_key::check_platform_key(&store, &host, &vault, &config.data_dir).await?;
         let artifacts = Arc::new(ArtifactLoader::new(store.clone(), Arc::clone(&host), Arc::clone(&vault)));
         let registry = Arc::new(InstallRegistry::new(
             store.clone(),

@@ -35,6 +35,11 @@ const NONCE_BYTES: usize = 24;
 const SECRETS_LABEL: &[u8] = b"civic311/plugin-secrets/v1";
 const ARTIFACTS_LABEL: &[u8] = b"civic311/plugin-artifacts/v1";
 
+/// Label of the key's fingerprint, which the database stores so that a
+/// process with another key is rejected at start. The fingerprint is an
+/// HMAC under the key, so it does not reveal the key.
+const FINGERPRINT_LABEL: &[u8] = b"civic311/platform-key-fingerprint/v1";
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// Failure to load the platform key or to seal or open a secret. No message
@@ -59,6 +64,14 @@ pub enum VaultError {
     /// A secret could not be encrypted.
     #[error("cannot encrypt secret '{name}' of install {install}")]
     Seal { install: InstallId, name: String },
+
+    /// The platform key differs from the key this database was set up with.
+    /// `reference` names the stored value that shows it.
+    #[error(
+        "the platform key from {origin} differs from the key {reference}; set {PLATFORM_KEY_VAR}, or {PLATFORM_KEY_FILE} \
+         in the data folder, to the original key on every server and command that uses this database"
+    )]
+    KeyMismatch { origin: String, reference: &'static str },
 
     /// A stored secret failed authentication: the row was changed, copied
     /// from another install or name, or sealed under another platform key.
@@ -111,9 +124,18 @@ impl PlatformKey {
     /// Loads the key from `CIVIC311_PLATFORM_KEY` when it is set, or else
     /// from `<data_dir>/platform.key`, creating that file on first use.
     pub fn load(data_dir: &Path) -> Result<PlatformKey, VaultError> {
-        match std::env::var(PLATFORM_KEY_VAR) {
-            Ok(text) if !text.trim().is_empty() => PlatformKey::from_base64(&text, PLATFORM_KEY_VAR),
-            _ => PlatformKey::load_or_create_file(&data_dir.join(PLATFORM_KEY_FILE)),
+        match key_from_env() {
+            Some(text) => PlatformKey::from_base64(&text, PLATFORM_KEY_VAR),
+            None => PlatformKey::load_or_create_file(&data_dir.join(PLATFORM_KEY_FILE)),
+        }
+    }
+
+    /// Returns where [`PlatformKey::load`] reads the key from: the
+    /// variable's name, or the key file's path.
+    pub fn origin(data_dir: &Path) -> String {
+        match key_from_env() {
+            Some(_) => PLATFORM_KEY_VAR.to_string(),
+            None => data_dir.join(PLATFORM_KEY_FILE).display().to_string(),
         }
     }
 
@@ -147,6 +169,11 @@ impl PlatformKey {
         mac.update(label);
         mac.finalize().into_bytes().into()
     }
+}
+
+/// Returns the value of `CIVIC311_PLATFORM_KEY` unless it is unset or blank.
+fn key_from_env() -> Option<String> {
+    std::env::var(PLATFORM_KEY_VAR).ok().filter(|text| !text.trim().is_empty())
 }
 
 /// Writes the key to a private temporary file and links it into place, so
@@ -188,6 +215,8 @@ fn key_file_error(action: &'static str, path: &Path, error: std::io::Error) -> V
 pub struct Vault {
     cipher: XChaCha20Poly1305,
     artifact_key: [u8; KEY_BYTES],
+    /// HMAC-SHA256 of [`FINGERPRINT_LABEL`] under the key, as lowercase hex.
+    fingerprint: String,
 }
 
 impl fmt::Debug for Vault {
@@ -203,7 +232,14 @@ impl Vault {
         Vault {
             cipher: XChaCha20Poly1305::new_from_slice(&secrets_key).expect("XChaCha20-Poly1305 takes a 32-byte key"),
             artifact_key: key.derive(ARTIFACTS_LABEL),
+            fingerprint: hex::encode(key.derive(FINGERPRINT_LABEL)),
         }
+    }
+
+    /// Returns the key's fingerprint, 64 lowercase hex digits, which
+    /// identifies the key without revealing it.
+    pub fn key_fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// Loads the platform key as [`PlatformKey::load`] does and derives the subkeys.
@@ -350,6 +386,20 @@ mod tests {
         let error = PlatformKey::from_base64("not base64!", "test").unwrap_err();
 
         assert!(error.to_string().contains("not valid base64"), "{error}");
+    }
+
+    #[test]
+    fn fingerprint_identifies_key() {
+        let key = PlatformKey::from_bytes([7; KEY_BYTES]);
+        let fingerprint = vault().key_fingerprint().to_string();
+
+        assert_eq!(fingerprint.len(), 64);
+        assert!(fingerprint.chars().all(|digit| digit.is_ascii_hexdigit() && !digit.is_ascii_uppercase()), "{fingerprint}");
+        assert_eq!(Vault::new(&key).key_fingerprint(), fingerprint);
+        assert_ne!(Vault::new(&PlatformKey::from_bytes([8; KEY_BYTES])).key_fingerprint(), fingerprint);
+        assert_ne!(fingerprint, hex::encode(key.0));
+        assert_ne!(fingerprint, hex::encode(key.derive(SECRETS_LABEL)));
+        assert_ne!(fingerprint, hex::encode(key.derive(ARTIFACTS_LABEL)));
     }
 
     #[test]

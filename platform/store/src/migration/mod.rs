@@ -11,6 +11,7 @@ mod m20261204_203000_telephony;
 mod m20261204_213000_api_key_scope;
 mod m20261204_220000_idempotency_client;
 mod m20261205_000000_plugins;
+mod m20261205_020000_platform_metadata;
 
 pub(crate) struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_213000_api_key_scope::Migration),
             Box::new(m20261204_220000_idempotency_client::Migration),
             Box::new(m20261205_000000_plugins::Migration),
+            Box::new(m20261205_020000_platform_metadata::Migration),
         ]
     }
 }

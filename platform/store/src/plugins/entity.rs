@@ -324,3 +324,24 @@ pub(crate) mod record {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub(crate) mod platform_metadata {
+    use sea_orm::entity::prelude::*;
+
+    /// A platform-wide value that describes the database, such as the
+    /// platform key's fingerprint. It belongs to no tenant.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "platform_metadata")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        #[sea_orm(column_type = "Text")]
+        pub value: String,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -6,13 +6,15 @@
 //! filters on its tenant. A tenant reads its own plugin versions and the
 //! catalogue's, never another tenant's private versions. [`crate::Store`]
 //! has the platform-level calls: artifacts, the catalogue, usage across
-//! tenants, lookups by install id and claiming outbox jobs.
+//! tenants, lookups by install id, claiming outbox jobs and the platform
+//! metadata values, such as the platform key's fingerprint.
 
 mod audit;
 mod calls;
 mod entity;
 mod installs;
 mod jobs;
+mod metadata;
 mod model;
 mod shadow;
 mod storage;

@@ -8,6 +8,7 @@ mod create;
 mod duplicates;
 mod history;
 mod isolation;
+mod platform_metadata;
 mod plugin_installs;
 mod plugin_isolation;
 mod plugin_jobs;
