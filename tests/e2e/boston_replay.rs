@@ -2,8 +2,7 @@
 //! through the Open311 API and checks that the Boston router plugin sends
 //! them to the department the city itself chose.
 
-#[path = "open311_support.rs"]
-mod support;
+use crate::open311_support as support;
 
 use std::collections::HashMap;
 

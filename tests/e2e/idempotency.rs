@@ -4,8 +4,7 @@
 //! is rejected with 422, and the same key from another API key creates a
 //! request of its own.
 
-#[path = "telephony_support.rs"]
-mod telephony_support;
+use crate::telephony_support;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};

@@ -2,8 +2,7 @@
 //! and statuses, and isolation between the Boston and Haverhill tenants,
 //! over real HTTP against the in-process server.
 
-#[path = "open311_support.rs"]
-mod support;
+use crate::open311_support as support;
 
 use serde_json::Value;
 

@@ -1,8 +1,7 @@
 //! The pitfalls real Open311 servers hit, one test per behaviour, against
 //! the in-process server over real HTTP.
 
-#[path = "open311_support.rs"]
-mod support;
+use crate::open311_support as support;
 
 use std::collections::BTreeSet;
 

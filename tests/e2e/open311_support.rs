@@ -2,12 +2,6 @@
 //! [`TestServer`]: real HTTP requests to `/open311/v2`, form and multipart
 //! bodies, and a small reader for the XML replies.
 
-#![allow(
-    dead_code,
-    unused_imports,
-    reason = "each test binary uses a different part of this module"
-)]
-
 use std::collections::HashMap;
 use std::path::Path;
 

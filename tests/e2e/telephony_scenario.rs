@@ -2,7 +2,7 @@
 //! simulators against the real server, with the call-centre metrics checked
 //! against figures computed by hand.
 
-mod telephony_support;
+use crate::telephony_support;
 
 use civic311_tests::TestServer;
 use civic311_tests::simulators::ringcentral::{Delivery, SessionPlan, SessionScript, session_envelopes};

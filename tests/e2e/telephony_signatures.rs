@@ -3,7 +3,7 @@
 //! scheme, repeated keys, encoded characters), RingCentral's handshake and
 //! verification token, and 404 for tenants without telephony.
 
-mod telephony_support;
+use crate::telephony_support;
 
 use std::path::Path;
 

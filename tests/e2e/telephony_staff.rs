@@ -2,7 +2,7 @@
 //! the dialled line, requests created on a call, links, caller history and
 //! authentication.
 
-mod telephony_support;
+use crate::telephony_support;
 
 use civic311_store::ApiKeyScope;
 use civic311_tests::TestServer;

@@ -1,7 +1,5 @@
 //! Helpers shared by the telephony end-to-end tests.
 
-#![allow(dead_code, reason = "each telephony test binary uses a different subset")]
-
 use chrono::{DateTime, TimeZone, Utc};
 use civic311_tests::TestServer;
 use civic311_tests::simulators::ringcentral::RingCentralSimulator;
