@@ -55,6 +55,7 @@ fn main() {
     let plugin_target_dir = workspace_root.join("target").join("plugins");
 
     emit_rerun_triggers(&workspace_root);
+    install_target_if_missing();
     build_plugins(&workspace_root, &plugin_target_dir);
 
     let output_dir = plugin_target_dir.join(TARGET).join(PROFILE);
@@ -81,6 +82,30 @@ fn emit_rerun_triggers(workspace_root: &Path) {
         println!("cargo:rerun-if-changed={}", crate_dir.join("build.rs").display());
     }
     println!("cargo:rerun-if-changed={}", workspace_root.join("Cargo.lock").display());
+}
+
+/// Adds the plugin target with rustup when the toolchain lacks it. rustup
+/// installs the targets that rust-toolchain.toml lists only when it
+/// installs the toolchain itself, which it skips for a toolchain that is
+/// already there or when `RUSTUP_AUTO_INSTALL=0`.
+fn install_target_if_missing() {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(rustc).args(["--print", "sysroot"]).output();
+    let Ok(sysroot) = sysroot else {
+        return;
+    };
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    if sysroot.join("lib/rustlib").join(TARGET).is_dir() {
+        return;
+    }
+
+    println!("cargo:warning=the Rust target {TARGET} is missing; running `rustup target add {TARGET}`");
+    match Command::new("rustup").args(["target", "add", TARGET]).status() {
+        Ok(status) if status.success() => {}
+        // The plugin build below fails next and explains what to run.
+        Ok(status) => println!("cargo:warning=`rustup target add {TARGET}` failed ({status})"),
+        Err(error) => println!("cargo:warning=cannot run rustup to add {TARGET}: {error}"),
+    }
 }
 
 fn build_plugins(workspace_root: &Path, plugin_target_dir: &Path) {
