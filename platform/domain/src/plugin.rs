@@ -167,6 +167,8 @@ pub struct LimitOverrides {
     pub wall_time_ms: Option<u64>,
     /// Serialized size of the call's output (decision or synced records), in bytes.
     pub max_output_bytes: Option<u64>,
+    /// Fuel units per second of all the install's router calls on one node.
+    pub fuel_per_second: Option<u64>,
 }
 
 /// A routed service request as an integration plugin receives it. It carries no

@@ -23,6 +23,10 @@ pub struct CallLimits {
     pub wall_time: Duration,
     /// Bytes of the call's output (decision or synced records) serialized as JSON.
     pub max_output_bytes: usize,
+    /// Fuel units all router calls of the install may burn per second on one
+    /// node, with a burst of one second's worth. The plugin manager enforces it
+    /// between calls; the host only reports each call's fuel.
+    pub fuel_per_second: u64,
 }
 
 /// The platform's call limits: the defaults of every install, the maxima a
@@ -50,12 +54,17 @@ impl Default for HostConfig {
                 max_memory_bytes: 16 << 20,
                 wall_time: Duration::from_secs(1),
                 max_output_bytes: 64 << 10,
+                // 10,000 decisions per second at the bundled routers' 100,000
+                // fuel, far above a city's request rate, yet a plugin that burns
+                // its whole per-call fuel runs only 100 such calls per second.
+                fuel_per_second: 1_000_000_000,
             },
             maxima: CallLimits {
                 fuel: 100_000_000,
                 max_memory_bytes: 64 << 20,
                 wall_time: Duration::from_secs(30),
                 max_output_bytes: 1 << 20,
+                fuel_per_second: 20_000_000_000,
             },
             max_component_bytes: 8 << 20,
         }
@@ -90,11 +99,19 @@ impl HostConfig {
             maxima.max_output_bytes as u64,
         )?;
 
+        let fuel_per_second = resolve(
+            "fuel_per_second",
+            overrides.fuel_per_second,
+            defaults.fuel_per_second,
+            maxima.fuel_per_second,
+        )?;
+
         Ok(CallLimits {
             fuel,
             max_memory_bytes: usize::try_from(memory).unwrap_or(usize::MAX),
             wall_time: Duration::from_millis(wall_time_ms),
             max_output_bytes: usize::try_from(output).unwrap_or(usize::MAX),
+            fuel_per_second,
         })
     }
 }
@@ -259,12 +276,27 @@ mod tests {
             memory_bytes: Some(32 << 20),
             wall_time_ms: Some(2_500),
             max_output_bytes: Some(4_096),
+            fuel_per_second: Some(300_000_000),
         };
         let limits = HostConfig::default().limits_for(&overrides).unwrap();
         assert_eq!(limits.fuel, 50_000_000);
         assert_eq!(limits.max_memory_bytes, 32 << 20);
         assert_eq!(limits.wall_time, Duration::from_millis(2_500));
         assert_eq!(limits.max_output_bytes, 4_096);
+        assert_eq!(limits.fuel_per_second, 300_000_000);
+    }
+
+    #[test]
+    fn fuel_per_second_above_maximum() {
+        let overrides = LimitOverrides {
+            fuel_per_second: Some(20_000_000_001),
+            ..LimitOverrides::default()
+        };
+        let error = HostConfig::default().limits_for(&overrides).unwrap_err();
+        assert!(matches!(
+            error,
+            PluginError::LimitAboveMaximum { field: "fuel_per_second", value: 20_000_000_001, maximum: 20_000_000_000 }
+        ));
     }
 
     #[test]

@@ -16,10 +16,15 @@
 //! breaker that skips A's calls would turn the bench into a flood of
 //! skipped calls.
 //!
-//! The whole run happens twice: with the default breaker, which opens
-//! after 5 faults and then skips A's calls, and with a breaker that never
-//! opens, which leaves only the sandbox limits (fuel, memory, wall time) to
-//! contain A. A's breaker is reset before each of A's phases.
+//! The whole run happens three times:
+//! - with the default breaker, which opens after 5 faults and then skips
+//!   A's calls, and the default fuel budget per second;
+//! - with a breaker that never opens, which leaves the fuel budget per
+//!   second and the sandbox limits (fuel, memory, wall time) to contain A;
+//! - with a breaker that never opens and A's fuel budget per second at the
+//!   platform maximum, which leaves only the sandbox limits.
+//!
+//! A's breaker is reset before each of A's phases.
 //!
 //! Run: `cargo bench -p civic311-plugin-manager --bench noisy_neighbour`.
 
@@ -30,7 +35,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use civic311_domain::plugin::Hook;
+use civic311_domain::plugin::{Hook, LimitOverrides};
+use civic311_plugin_host::HostConfig;
 use civic311_domain::routing::RouteInput;
 use civic311_plugin_manager::{BreakerConfig, PluginManager, RouteOutcome};
 use civic311_store::TenantId;
@@ -75,10 +81,17 @@ async fn run() {
 
     let default_breaker = BreakerConfig::default();
     let label = format!("default breaker ({} faults, {:?} cool-down)", default_breaker.failure_threshold, default_breaker.cool_down);
-    scenario(&label, default_breaker).await;
+    scenario(&label, default_breaker, LimitOverrides::default()).await;
 
     let disabled = BreakerConfig { failure_threshold: u32::MAX, ..BreakerConfig::default() };
-    scenario("breaker disabled (threshold u32::MAX)", disabled).await;
+    let default_budget = HostConfig::default().defaults.fuel_per_second;
+    let label = format!("breaker disabled (threshold u32::MAX), default fuel budget ({default_budget} per second)");
+    scenario(&label, disabled, LimitOverrides::default()).await;
+
+    let maximum_budget = HostConfig::default().maxima.fuel_per_second;
+    let unbudgeted = LimitOverrides { fuel_per_second: Some(maximum_budget), ..LimitOverrides::default() };
+    let label = format!("breaker disabled (threshold u32::MAX), A's fuel budget at the maximum ({maximum_budget} per second)");
+    scenario(&label, disabled, unbudgeted).await;
     support::print_load("at end");
 }
 
@@ -106,11 +119,11 @@ const PHASES: &[Option<(&str, usize)>] = &[
 
 /// Runs every phase once per round, so that load from other processes
 /// falls on all phases alike, and reports each phase against B alone.
-async fn scenario(label: &str, breaker: BreakerConfig) {
+async fn scenario(label: &str, breaker: BreakerConfig, noisy_limits: LimitOverrides) {
     println!();
     println!("== {label}");
     let folder = tempfile::tempdir().expect("create bench folder");
-    let neighbours = set_up(folder.path(), breaker).await;
+    let neighbours = set_up(folder.path(), breaker, noisy_limits).await;
     let quiet_input = support::boston_input();
     measure_quiet(&neighbours, &quiet_input, B_WARM_UP).await;
 
@@ -160,13 +173,18 @@ async fn scenario(label: &str, breaker: BreakerConfig) {
 
 /// Creates tenant A with the fault-injector and tenant B with the
 /// boston-router, each as its active router, and starts the manager.
-async fn set_up(folder: &std::path::Path, breaker: BreakerConfig) -> Neighbours {
+/// `noisy_limits` are tenant A's limit overrides.
+async fn set_up(folder: &std::path::Path, breaker: BreakerConfig, noisy_limits: LimitOverrides) -> Neighbours {
     let store = support::sqlite_store(folder).await;
     let noisy = support::create_tenant(&store, "noisy-city").await;
     let quiet = support::create_tenant(&store, "quiet-city").await;
     let manager = support::start_manager(store, folder, breaker).await;
 
     support::active_router(&manager, noisy, NOISY_ROUTER, support::test_plugin(NOISY_ROUTER)).await;
+    manager
+        .set_limits(noisy, Hook::Router, NOISY_ROUTER, noisy_limits, support::ACTOR)
+        .await
+        .expect("set tenant A's limits");
     support::active_router(&manager, quiet, "boston-router", support::bundled("boston-router")).await;
     Neighbours { manager: Arc::new(manager), noisy, quiet }
 }

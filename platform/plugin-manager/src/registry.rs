@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::artifacts::ArtifactLoader;
 use crate::error::ManagerError;
-use crate::runtime::{Breaker, BreakerConfig};
+use crate::runtime::{Breaker, BreakerConfig, FuelBudget};
 
 /// One version of an install, as call records, reports and outcomes name it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -52,6 +52,9 @@ pub struct ActiveInstall {
     /// Candidate version that runs beside the active one without effect.
     pub shadow: Option<(VersionRef, LoadedPlugin)>,
     pub breaker: Breaker,
+    /// Fuel per second of the install's router calls on this node, full again
+    /// whenever the install is reloaded.
+    pub fuel_budget: FuelBudget,
 }
 
 impl ActiveInstall {
@@ -216,6 +219,7 @@ impl InstallRegistry {
         Ok(Some(ActiveInstall {
             version: VersionRef::of(&install, &active_version),
             plugin,
+            fuel_budget: FuelBudget::new(limits.fuel_per_second, std::time::Instant::now()),
             limits,
             shadow,
             breaker,

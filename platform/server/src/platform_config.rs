@@ -61,6 +61,7 @@ struct LimitsFile {
     memory_bytes: Option<usize>,
     wall_time_ms: Option<u64>,
     max_output_bytes: Option<usize>,
+    fuel_per_second: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -124,6 +125,7 @@ fn merge(base: &CallLimits, file: &LimitsFile) -> CallLimits {
         max_memory_bytes: file.memory_bytes.unwrap_or(base.max_memory_bytes),
         wall_time: file.wall_time_ms.map(Duration::from_millis).unwrap_or(base.wall_time),
         max_output_bytes: file.max_output_bytes.unwrap_or(base.max_output_bytes),
+        fuel_per_second: file.fuel_per_second.unwrap_or(base.fuel_per_second),
     }
 }
 
@@ -140,6 +142,7 @@ fn validate(file: &Path, host: &HostConfig, breaker: &BreakerConfig) -> Result<(
         ("memory_bytes", host.defaults.max_memory_bytes as u128, host.maxima.max_memory_bytes as u128),
         ("wall_time_ms", host.defaults.wall_time.as_millis(), host.maxima.wall_time.as_millis()),
         ("max_output_bytes", host.defaults.max_output_bytes as u128, host.maxima.max_output_bytes as u128),
+        ("fuel_per_second", host.defaults.fuel_per_second as u128, host.maxima.fuel_per_second as u128),
     ];
     for (field, default, maximum) in pairs {
         if default == 0 {

@@ -266,6 +266,7 @@ fn describe_limits(limits: &LimitOverrides) -> String {
         ("memory_bytes", limits.memory_bytes),
         ("wall_time_ms", limits.wall_time_ms),
         ("max_output_bytes", limits.max_output_bytes),
+        ("fuel_per_second", limits.fuel_per_second),
     ];
     let set: Vec<String> = fields
         .iter()

@@ -7,6 +7,7 @@ mod breaker_admin;
 mod call_slots;
 pub mod capabilities;
 pub mod egress;
+pub mod fuel_budget;
 pub mod recorder;
 pub mod route;
 mod shadows;
@@ -17,6 +18,7 @@ use civic311_store::{LogFilter, PluginLogLine, Store, TenantId};
 
 pub use breaker::{Admission, Breaker, BreakerConfig, BreakerState, CallVerdict, Permit, Transition};
 pub use call_slots::CallSlotConfig;
+pub use fuel_budget::{FuelBudget, Throttled};
 pub use recorder::Recorder;
 pub use route::RouteOutcome;
 pub use sync::SyncOutcome;

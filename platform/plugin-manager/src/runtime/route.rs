@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use civic311_domain::routing::{RouteDecision, RouteInput};
@@ -50,19 +50,29 @@ impl PluginManager {
             // Debug level: under a flood each skip would log, and the call
             // record and the request history keep every skip already.
             tracing::debug!(tenant.id = tenant.0, install.id = active.install.id.0, %reason, "router call skipped: no free call slot");
-            self.record_skipped(&active, request_id);
+            self.record_skipped(&active, request_id, SkipKind::NoCallSlot);
             return RouteOutcome::Skipped { plugin: active.version.clone(), reason };
         };
+
+        // Before the breaker too: a throttled call is no fault of the plugin
+        // and must not take the breaker's trial call.
+        if let Err(throttled) = active.fuel_budget.admit(Instant::now()) {
+            let reason = throttled.reason();
+            tracing::debug!(tenant.id = tenant.0, install.id = active.install.id.0, %reason, "router call skipped: fuel budget spent");
+            self.record_skipped(&active, request_id, SkipKind::FuelBudget);
+            return RouteOutcome::Skipped { plugin: active.version.clone(), reason };
+        }
 
         let permit = match active.breaker.admit(Utc::now()) {
             Admission::Allowed(permit) => permit,
             Admission::Skipped { reason } => {
-                self.record_skipped(&active, request_id);
+                self.record_skipped(&active, request_id, SkipKind::BreakerOpen);
                 return RouteOutcome::Skipped { plugin: active.version.clone(), reason };
             }
         };
 
         let report = self.call_router(&active, input, request_id).await;
+        active.fuel_budget.charge(report.fuel_used, Instant::now());
         let verdict = route_verdict(&report.result, input);
         self.record_call(&active, request_id, &report, &verdict, false);
         self.judge(&active, permit, &verdict).await;
@@ -128,6 +138,24 @@ impl PluginManager {
                 tracing::error!(tenant.id = tenant.0, install.id = active.install.id.0, %error, "failed to record a shadow result");
             }
         });
+    }
+}
+
+/// Reason the runtime did not call a plugin, stored as the call record's error kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SkipKind {
+    BreakerOpen,
+    NoCallSlot,
+    FuelBudget,
+}
+
+impl SkipKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            SkipKind::BreakerOpen => "breaker_open",
+            SkipKind::NoCallSlot => "no_call_slot",
+            SkipKind::FuelBudget => "fuel_budget",
+        }
     }
 }
 
@@ -291,8 +319,9 @@ impl PluginManager {
         }
     }
 
-    /// Queues the record of a call that the open breaker skipped.
-    pub(crate) fn record_skipped(&self, active: &ActiveInstall, request_id: Option<&str>) {
+    /// Queues the record of a call that the runtime skipped, with the
+    /// reason in its error kind.
+    pub(crate) fn record_skipped(&self, active: &ActiveInstall, request_id: Option<&str>, kind: SkipKind) {
         let record = NewCallRecord {
             install: active.install.id,
             version: active.version.version,
@@ -302,7 +331,7 @@ impl PluginManager {
             duration_us: 0,
             fuel_used: 0,
             outcome: PluginCallOutcome::Skipped,
-            error_kind: None,
+            error_kind: Some(kind.as_str().to_string()),
             shadow: false,
         };
         self.runtime.recorder.call(active.tenant(), record);

@@ -12,7 +12,7 @@ use civic311_store::{InstallId, TenantId};
 use crate::manager::PluginManager;
 use crate::runtime::breaker::{Admission, CallVerdict};
 use crate::runtime::capabilities::InstallCapabilities;
-use crate::runtime::route::host_panic;
+use crate::runtime::route::{SkipKind, host_panic};
 
 /// Result of one integration call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,7 +52,7 @@ impl PluginManager {
         let permit = match active.breaker.admit(Utc::now()) {
             Admission::Allowed(permit) => permit,
             Admission::Skipped { reason } => {
-                self.record_skipped(&active, Some(request_id));
+                self.record_skipped(&active, Some(request_id), SkipKind::BreakerOpen);
                 return SyncOutcome::Skipped(format!("the install's breaker is open: {reason}"));
             }
         };

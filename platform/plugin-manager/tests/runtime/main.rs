@@ -10,6 +10,7 @@ mod capabilities;
 mod cluster;
 mod config;
 mod cost_share;
+mod fuel_budget;
 mod isolation;
 mod platform_key;
 mod records;

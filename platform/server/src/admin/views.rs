@@ -79,6 +79,7 @@ pub struct LimitsView {
     pub memory_bytes: u64,
     pub wall_time_ms: u64,
     pub max_output_bytes: u64,
+    pub fuel_per_second: u64,
 }
 
 impl From<&CallLimits> for LimitsView {
@@ -88,6 +89,7 @@ impl From<&CallLimits> for LimitsView {
             memory_bytes: limits.max_memory_bytes as u64,
             wall_time_ms: limits.wall_time.as_millis() as u64,
             max_output_bytes: limits.max_output_bytes as u64,
+            fuel_per_second: limits.fuel_per_second,
         }
     }
 }

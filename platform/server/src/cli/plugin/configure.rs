@@ -43,8 +43,12 @@ pub struct ConfigureArgs {
     #[arg(long)]
     pub max_output_bytes: Option<u64>,
 
+    /// Fuel units per second of all the install's router calls on one node.
+    #[arg(long)]
+    pub fuel_per_second: Option<u64>,
+
     /// Return every limit to the platform defaults.
-    #[arg(long, conflicts_with_all = ["fuel", "memory_mib", "wall_time_ms", "max_output_bytes"])]
+    #[arg(long, conflicts_with_all = ["fuel", "memory_mib", "wall_time_ms", "max_output_bytes", "fuel_per_second"])]
     pub default_limits: bool,
 
     /// Replace the config with these KEY=VALUE settings; repeat for several.
@@ -106,6 +110,7 @@ fn limits_of(args: &ConfigureArgs) -> Option<LimitOverrides> {
         memory_bytes: args.memory_mib.map(|mib| mib.saturating_mul(1024 * 1024)),
         wall_time_ms: args.wall_time_ms,
         max_output_bytes: args.max_output_bytes,
+        fuel_per_second: args.fuel_per_second,
     };
     let any_limit = limits != LimitOverrides::default();
     (any_limit || args.default_limits).then_some(limits)

@@ -69,6 +69,11 @@ pub struct InstallPluginArgs {
     #[arg(long)]
     pub max_output_bytes: Option<u64>,
 
+    /// Fuel units per second of all the install's router calls on one node,
+    /// within the platform maximum.
+    #[arg(long)]
+    pub fuel_per_second: Option<u64>,
+
     /// A setting the plugin receives, as KEY=VALUE; repeat for several.
     #[arg(long = "config", value_parser = parse_config_pair)]
     pub config: Vec<(String, String)>,
@@ -232,6 +237,7 @@ pub async fn install(state: &AppState, args: InstallPluginArgs) -> Result<(), Cl
         memory_bytes: args.memory_mib.map(|mib| mib.saturating_mul(1024 * 1024)),
         wall_time_ms: args.wall_time_ms,
         max_output_bytes: args.max_output_bytes,
+        fuel_per_second: args.fuel_per_second,
     };
     let request = InstallRequest {
         hook: args.install.hook,

@@ -1,0 +1,111 @@
+use chrono::{TimeDelta, Utc};
+use civic311_domain::plugin::{Grants, Hook, LimitOverrides};
+use civic311_plugin_manager::RouteOutcome;
+use civic311_store::PluginCallOutcome;
+
+use crate::{active_router, fixture, input_with, test_plugin};
+
+const ROUTER: &str = "greedy-router";
+
+/// Limits under which one looping call, which burns its million fuel
+/// units, overdraws a budget of one unit per second for about 11 days.
+fn tiny_budget() -> LimitOverrides {
+    LimitOverrides {
+        fuel: Some(1_000_000),
+        fuel_per_second: Some(1),
+        ..LimitOverrides::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spent_budget_skips_calls() {
+    let fixture = fixture().await;
+    let manager = &fixture.manager;
+    let tenant = fixture.tenant_a;
+    active_router(manager, tenant, ROUTER, test_plugin("fault-injector"), Grants::default()).await;
+    manager.set_limits(tenant, Hook::Router, ROUTER, tiny_budget(), "test").await.expect("set limits");
+
+    let first = manager.route(tenant, &input_with("fault", "loop"), Some("REQ-loop")).await;
+    let second = manager.route(tenant, &input_with("fault", "none"), Some("REQ-after")).await;
+
+    assert!(matches!(&first, RouteOutcome::Failed { kind, .. } if kind == "fuel_exhausted"), "{first:?}");
+    let RouteOutcome::Skipped { plugin, reason } = second else {
+        panic!("expected a skipped call, got {second:?}");
+    };
+    assert_eq!(plugin.name, ROUTER);
+    assert!(reason.contains("budget of 1 fuel units per second"), "{reason}");
+    assert!(reason.contains("fuel_per_second"), "{reason}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_call_recorded_not_tripped() {
+    let fixture = fixture().await;
+    let manager = &fixture.manager;
+    let tenant = fixture.tenant_a;
+    let since = Utc::now() - TimeDelta::seconds(1);
+    active_router(manager, tenant, ROUTER, test_plugin("fault-injector"), Grants::default()).await;
+    manager.set_limits(tenant, Hook::Router, ROUTER, tiny_budget(), "test").await.expect("set limits");
+
+    manager.route(tenant, &input_with("fault", "loop"), Some("REQ-0")).await;
+    // More skipped calls than the breaker's threshold of 5 faults.
+    for index in 1..=6 {
+        manager.route(tenant, &input_with("fault", "none"), Some(&format!("REQ-{index}"))).await;
+    }
+    manager.flush().await;
+
+    let calls = fixture.store.scoped(tenant).calls_since(None, since).await.unwrap();
+    let skipped: Vec<_> = calls.iter().filter(|call| call.outcome == PluginCallOutcome::Skipped).collect();
+    assert_eq!(skipped.len(), 6);
+    assert!(skipped.iter().all(|call| call.error_kind.as_deref() == Some("fuel_budget")), "{skipped:?}");
+    assert!(skipped.iter().all(|call| call.fuel_used == 0), "{skipped:?}");
+
+    let install = fixture.store.scoped(tenant).install(Hook::Router, ROUTER).await.unwrap().unwrap();
+    assert!(!install.breaker.open, "{:?}", install.breaker);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spent_budget_leaves_other_tenant() {
+    let fixture = fixture().await;
+    let manager = &fixture.manager;
+    active_router(manager, fixture.tenant_a, ROUTER, test_plugin("fault-injector"), Grants::default()).await;
+    active_router(manager, fixture.tenant_b, ROUTER, test_plugin("fault-injector"), Grants::default()).await;
+    manager.set_limits(fixture.tenant_a, Hook::Router, ROUTER, tiny_budget(), "test").await.expect("set limits");
+
+    manager.route(fixture.tenant_a, &input_with("fault", "loop"), Some("REQ-a-0")).await;
+    let throttled = manager.route(fixture.tenant_a, &input_with("fault", "none"), Some("REQ-a-1")).await;
+    let neighbour = manager.route(fixture.tenant_b, &input_with("fault", "none"), Some("REQ-b")).await;
+
+    assert!(matches!(throttled, RouteOutcome::Skipped { .. }), "{throttled:?}");
+    assert!(matches!(neighbour, RouteOutcome::Decided { .. }), "{neighbour:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_limits_refill_budget() {
+    let fixture = fixture().await;
+    let manager = &fixture.manager;
+    let tenant = fixture.tenant_a;
+    active_router(manager, tenant, ROUTER, test_plugin("fault-injector"), Grants::default()).await;
+    manager.set_limits(tenant, Hook::Router, ROUTER, tiny_budget(), "test").await.expect("set limits");
+    manager.route(tenant, &input_with("fault", "loop"), Some("REQ-0")).await;
+
+    // The platform default budget, as an admin who raises the limit gets it.
+    manager.set_limits(tenant, Hook::Router, ROUTER, LimitOverrides::default(), "test").await.expect("reset limits");
+    let outcome = manager.route(tenant, &input_with("fault", "none"), Some("REQ-1")).await;
+
+    assert!(matches!(outcome, RouteOutcome::Decided { .. }), "{outcome:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn budget_above_maximum_rejected() {
+    let fixture = fixture().await;
+    let manager = &fixture.manager;
+    let tenant = fixture.tenant_a;
+    active_router(manager, tenant, ROUTER, test_plugin("fault-injector"), Grants::default()).await;
+    let limits = LimitOverrides { fuel_per_second: Some(u64::MAX), ..LimitOverrides::default() };
+
+    let error = manager.set_limits(tenant, Hook::Router, ROUTER, limits, "test").await.unwrap_err();
+
+    let message = error.to_string();
+    assert!(message.contains("fuel_per_second"), "{message}");
+    assert!(message.contains("20000000000"), "{message}");
+}
