@@ -67,7 +67,7 @@ impl Store {
 
     /// Lists catalogue versions, of plugin `name` or of all, by name and version.
     pub async fn catalogue_versions(&self, name: Option<&str>) -> Result<Vec<PluginVersion>, StoreError> {
-        let mut select = metadata().filter(version::Column::OwnerKey.eq(0));
+        let mut select = metadata().filter(version::Column::OwnerKey.eq(owner_key(None)));
         if let Some(name) = name {
             select = select.filter(version::Column::Name.eq(name));
         }
@@ -76,8 +76,12 @@ impl Store {
 
     /// Finds version `version` of catalogue plugin `name`.
     pub async fn catalogue_version(&self, name: &str, version: i32) -> Result<Option<PluginVersion>, StoreError> {
+        // The key is bound as a 64-bit integer, as in `TenantStore::plugin_version`,
+        // whose query text is the same. sqlx caches a prepared statement per
+        // PostgreSQL connection by its text, with the parameter types of its
+        // first use, so a 32-bit 0 here made that lookup fail with error 22P03.
         let select = metadata()
-            .filter(version::Column::OwnerKey.eq(0))
+            .filter(version::Column::OwnerKey.eq(owner_key(None)))
             .filter(version::Column::Name.eq(name))
             .filter(version::Column::Version.eq(version));
         first_version(&self.db, select).await
@@ -205,7 +209,7 @@ impl TenantStore {
 fn visible_to(tenant: TenantId) -> Condition {
     Condition::any()
         .add(version::Column::OwnerKey.eq(tenant.0))
-        .add(version::Column::OwnerKey.eq(0))
+        .add(version::Column::OwnerKey.eq(owner_key(None)))
 }
 
 /// Starts a query on version metadata, leaving out the component bytes.
