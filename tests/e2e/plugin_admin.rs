@@ -640,6 +640,28 @@ async fn limits_above_maximum_are_rejected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fuel_per_second_limit_set_over_http() {
+    setup();
+    let server = TestServer::start().await;
+    let key = server.admin_key("haverhill").await;
+    let maximum = server.state.plugins.config().maxima.fuel_per_second;
+    let path = install_path("haverhill", "router", "haverhill-router", "/limits");
+
+    let (status, reply) = send(&server, Method::PUT, &path, &key, Some(json!({ "fuel_per_second": maximum + 1 }))).await;
+    assert_eq!(status, 422, "{reply}");
+    let message = reply["error"]["message"].as_str().expect("message");
+    assert!(message.contains("fuel_per_second"), "{reply}");
+    assert!(message.contains(&maximum.to_string()), "{reply}");
+
+    let (status, reply) = send(&server, Method::PUT, &path, &key, Some(json!({ "fuel_per_second": 50_000_000 }))).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["limits"]["overrides"]["fuel_per_second"], 50_000_000);
+    assert_eq!(reply["limits"]["effective"]["fuel_per_second"], 50_000_000);
+    let default_fuel = server.state.plugins.config().defaults.fuel;
+    assert_eq!(reply["limits"]["effective"]["fuel"], default_fuel, "other limits keep their defaults");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open311_scope_cannot_use_admin_api() {
     setup();
     let server = TestServer::start().await;

@@ -356,7 +356,7 @@ async fn configure_changes_only_named_parts() {
         &server,
         &[
             "plugin", "configure", "--tenant", "haverhill", "--hook", "router", "--name", "probe", "--grant", "kv", "--grant",
-            "secrets", "--wall-time-ms", "2000",
+            "secrets", "--wall-time-ms", "2000", "--fuel-per-second", "40000000",
         ],
     );
 
@@ -366,6 +366,7 @@ async fn configure_changes_only_named_parts() {
     assert!(install.grants.kv);
     assert!(install.grants.secrets);
     assert_eq!(install.limits.wall_time_ms, Some(2000));
+    assert_eq!(install.limits.fuel_per_second, Some(40_000_000));
     assert_eq!(install.config.get("probe").map(String::as_str), Some("log"), "config was not named, so it stays");
 
     let nothing = civic311(&server, &["plugin", "configure", "--tenant", "haverhill", "--hook", "router", "--name", "probe"]);

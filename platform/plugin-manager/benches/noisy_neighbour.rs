@@ -86,7 +86,7 @@ async fn run() {
     let disabled = BreakerConfig { failure_threshold: u32::MAX, ..BreakerConfig::default() };
     let default_budget = HostConfig::default().defaults.fuel_per_second;
     let label = format!("breaker disabled (threshold u32::MAX), default fuel budget ({default_budget} per second)");
-    scenario(&label, disabled, LimitOverrides::default()).await;
+    scenario(&label, disabled.clone(), LimitOverrides::default()).await;
 
     let maximum_budget = HostConfig::default().maxima.fuel_per_second;
     let unbudgeted = LimitOverrides { fuel_per_second: Some(maximum_budget), ..LimitOverrides::default() };
@@ -269,7 +269,7 @@ fn outcome_kind(outcome: &RouteOutcome) -> String {
         RouteOutcome::NoRouter => "no_router".to_string(),
         RouteOutcome::Decided { .. } => "decided".to_string(),
         RouteOutcome::Failed { kind, .. } => format!("failed {kind}"),
-        RouteOutcome::Skipped { .. } => "skipped by the breaker".to_string(),
+        RouteOutcome::Skipped { reason, .. } => skip_cause(reason).to_string(),
     }
 }
 
@@ -293,4 +293,15 @@ fn print_phase(phase: &str, summary: &Summary, baseline: &Summary) {
         verdict(p99_ratio),
         micros(summary.max),
     );
+}
+
+/// Names what skipped a call of A, from the reason the runtime gave.
+fn skip_cause(reason: &str) -> &'static str {
+    if reason.contains("fuel units per second") {
+        "skipped by the fuel budget"
+    } else if reason.contains("at once") {
+        "skipped for want of a call slot"
+    } else {
+        "skipped by the breaker"
+    }
 }

@@ -10,7 +10,8 @@ use civic311_store::InstallId;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How many calls of one install may run at once, and how long a call
-/// waits for a free slot before the fallback applies.
+/// waits for a free slot, or for its install's fuel budget, before the
+/// fallback applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CallSlotConfig {
     pub per_install: usize,
@@ -52,6 +53,11 @@ impl CallSlots {
             Ok(Ok(permit)) => Some(permit),
             _ => None,
         }
+    }
+
+    /// Returns how long a call waits for a slot, and for its install's fuel budget.
+    pub(crate) fn max_wait(&self) -> Duration {
+        self.config.max_wait
     }
 
     /// Returns the reason recorded for a call that found no free slot.

@@ -16,6 +16,7 @@ use crate::manager::PluginManager;
 use crate::registry::{ActiveInstall, VersionRef};
 use crate::runtime::breaker::{Admission, CallVerdict, Permit};
 use crate::runtime::capabilities::{CallScope, InstallCapabilities, ReadOnlyCapabilities};
+use crate::runtime::fuel_budget::Throttled;
 use crate::runtime::shadows::ShadowClaim;
 
 /// Result of routing one request through the tenant's router install.
@@ -56,7 +57,7 @@ impl PluginManager {
 
         // Before the breaker too: a throttled call is no fault of the plugin
         // and must not take the breaker's trial call.
-        if let Err(throttled) = active.fuel_budget.admit(Instant::now()) {
+        if let Err(throttled) = self.wait_for_fuel(&active).await {
             let reason = throttled.reason();
             tracing::debug!(tenant.id = tenant.0, install.id = active.install.id.0, %reason, "router call skipped: fuel budget spent");
             self.record_skipped(&active, request_id, SkipKind::FuelBudget);
@@ -85,6 +86,21 @@ impl PluginManager {
         }
 
         into_outcome(&active, report.result)
+    }
+
+    /// Waits until the install's fuel budget admits a call, for at most the
+    /// call slots' wait. Returns the throttle when the refill would take longer.
+    async fn wait_for_fuel(&self, active: &ActiveInstall) -> Result<(), Throttled> {
+        let deadline = Instant::now() + self.runtime.call_slots.max_wait();
+        loop {
+            match active.fuel_budget.admit(Instant::now()) {
+                Ok(()) => return Ok(()),
+                Err(throttled) if Instant::now() + throttled.retry_after <= deadline => {
+                    tokio::time::sleep(throttled.retry_after).await;
+                }
+                Err(throttled) => return Err(throttled),
+            }
+        }
     }
 
     async fn call_router(&self, active: &Arc<ActiveInstall>, input: &RouteInput, request_id: Option<&str>) -> CallReport<RouteDecision> {

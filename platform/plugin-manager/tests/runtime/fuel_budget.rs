@@ -1,9 +1,11 @@
+use std::time::Duration;
+
 use chrono::{TimeDelta, Utc};
 use civic311_domain::plugin::{Grants, Hook, LimitOverrides};
-use civic311_plugin_manager::RouteOutcome;
+use civic311_plugin_manager::{BreakerConfig, ManagerConfig, RouteOutcome};
 use civic311_store::PluginCallOutcome;
 
-use crate::{active_router, fixture, input_with, test_plugin};
+use crate::{active_router, fixture, fixture_with, input_with, test_plugin};
 
 const ROUTER: &str = "greedy-router";
 
@@ -108,4 +110,35 @@ async fn budget_above_maximum_rejected() {
     let message = error.to_string();
     assert!(message.contains("fuel_per_second"), "{message}");
     assert!(message.contains("20000000000"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_refill_is_awaited() {
+    let config = ManagerConfig {
+        breaker: BreakerConfig { failure_threshold: u32::MAX, cool_down: Duration::from_secs(3600) },
+        ..ManagerConfig::default()
+    };
+    let fixture = fixture_with(config).await;
+    let manager = &fixture.manager;
+    let tenant = fixture.tenant_a;
+    active_router(manager, tenant, ROUTER, test_plugin("fault-injector"), Grants::default()).await;
+    // Each looping call burns a million units, so about ten calls spend the
+    // budget and the next one overdraws it by up to a million. Repaying that
+    // takes up to 100 ms, inside the call slots' 250 ms wait, so every call
+    // waits and runs instead of being skipped.
+    let limits = LimitOverrides { fuel: Some(1_000_000), fuel_per_second: Some(10_000_000), ..LimitOverrides::default() };
+    manager.set_limits(tenant, Hook::Router, ROUTER, limits, "test").await.expect("set limits");
+
+    let mut kinds = Vec::new();
+    for index in 0..15 {
+        let outcome = manager.route(tenant, &input_with("fault", "loop"), Some(&format!("REQ-{index}"))).await;
+        kinds.push(match outcome {
+            RouteOutcome::Failed { kind, .. } => kind,
+            other => format!("{other:?}"),
+        });
+    }
+    let last = manager.route(tenant, &input_with("fault", "none"), Some("REQ-after")).await;
+
+    assert_eq!(kinds, vec!["fuel_exhausted"; 15]);
+    assert!(matches!(last, RouteOutcome::Decided { .. }), "{last:?}");
 }
