@@ -11,8 +11,9 @@ use super::model::{HttpError, SyncFailure};
 /// failure is transient and retried.
 pub fn transport_failure(backend: &str, url_keys: &str, action: &str, error: HttpError) -> SyncFailure {
     match error {
-        HttpError::Denied(host) => SyncFailure::Rejected(format!(
-            "host {host} is not on the install's HTTP allow-list; add it so the plugin can reach {backend}"
+        HttpError::Denied(detail) => SyncFailure::Rejected(format!(
+            "the platform denied the request to {backend} ({detail}); add its host to the install's HTTP \
+             allow-list, or ask the operator to allow private networks if {backend} runs on one"
         )),
         HttpError::InvalidUrl(detail) => {
             SyncFailure::Rejected(format!("the {backend} URL is invalid ({detail}); check install config {url_keys}"))
@@ -33,7 +34,11 @@ mod tests {
 
         assert_eq!(
             denied,
-            SyncFailure::Rejected("host ms.example.gov is not on the install's HTTP allow-list; add it so the plugin can reach Maintstar".into())
+            SyncFailure::Rejected(
+                "the platform denied the request to Maintstar (ms.example.gov); add its host to the install's HTTP \
+                 allow-list, or ask the operator to allow private networks if Maintstar runs on one"
+                    .into()
+            )
         );
         assert_eq!(invalid, SyncFailure::Rejected("the Maintstar URL is invalid (no host); check install config base_url".into()));
     }
