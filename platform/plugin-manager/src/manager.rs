@@ -68,10 +68,11 @@ impl PluginManager {
     /// and left out, so its tenant falls back to its default routing.
     ///
     /// Fails with [`crate::VaultError::KeyMismatch`] when the platform key
-    /// differs from the one the database was set up with.
+    /// differs from the one the database was set up with, and with
+    /// [`crate::VaultError::KeyFileMissing`] when that database's key file
+    /// is missing. The key file is created only on a database without a key.
     pub async fn start(store: Store, host: Arc<PluginHost>, config: ManagerConfig) -> Result<PluginManager, ManagerError> {
-        let vault = Arc::new(Vault::load(&config.data_dir)?);
-        crate::platform_key::check_platform_key(&store, &host, &vault, &config.data_dir).await?;
+        let vault = Arc::new(crate::platform_key::load_platform_key(&store, &host, &config.data_dir).await?);
         let artifacts = Arc::new(ArtifactLoader::new(store.clone(), Arc::clone(&host), Arc::clone(&vault)));
         let registry = Arc::new(InstallRegistry::new(
             store.clone(),

@@ -2,8 +2,8 @@
 //! integrity of precompiled artifacts.
 //!
 //! The key is 32 random bytes, from `CIVIC311_PLATFORM_KEY` (base64) or else
-//! from `<data dir>/platform.key`, which the first start creates with mode
-//! 0600. Two subkeys are derived from it with HMAC-SHA256, one per purpose.
+//! from `<data dir>/platform.key`, which the first start on a database
+//! creates with mode 0600. Two subkeys are derived from it with HMAC-SHA256, one per purpose.
 //! Secrets are sealed with XChaCha20-Poly1305 under a random 24-byte nonce.
 //! The tenant, install and secret name are the associated data, so a
 //! ciphertext copied to another install or name fails to open. Artifacts
@@ -46,12 +46,23 @@ type HmacSha256 = Hmac<Sha256>;
 /// contains key material or a secret value.
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
-    /// The key text is not base64 of exactly 32 bytes.
+    /// The key text is not base64 of exactly 32 bytes, on a database that
+    /// has no platform key yet.
     #[error(
         "invalid platform key in {origin}: {problem}; set it to base64 of 32 random bytes, \
          such as the output of `head -c 32 /dev/urandom | base64`"
     )]
     InvalidKey { origin: String, problem: String },
+
+    /// The key text is not base64 of exactly 32 bytes, on a database that
+    /// was set up with a platform key, so a new random key would not match.
+    #[error("{}", invalid_original_key_message(.origin, .problem, .record))]
+    InvalidOriginalKey { origin: KeySource, problem: String, record: KeyRecord },
+
+    /// The key file does not exist, the variable is unset, and the database
+    /// was set up with a platform key, so no new key file is created.
+    #[error("{}", key_file_missing_message(.path, .record))]
+    KeyFileMissing { path: PathBuf, record: KeyRecord },
 
     /// The key file could not be read or created.
     #[error("cannot {action} platform key file {path}: {message}; check the data folder's permissions or set {PLATFORM_KEY_VAR}")]
@@ -66,12 +77,9 @@ pub enum VaultError {
     Seal { install: InstallId, name: String },
 
     /// The platform key differs from the key this database was set up with.
-    /// `reference` names the stored value that shows it.
-    #[error(
-        "the platform key from {origin} differs from the key {reference}; set {PLATFORM_KEY_VAR}, or {PLATFORM_KEY_FILE} \
-         in the data folder, to the original key on every server and command that uses this database"
-    )]
-    KeyMismatch { origin: String, reference: &'static str },
+    /// `record` names the stored value that shows it.
+    #[error("{}", key_mismatch_message(.origin, .record))]
+    KeyMismatch { origin: KeySource, record: KeyRecord },
 
     /// A stored secret failed authentication: the row was changed, copied
     /// from another install or name, or sealed under another platform key.
@@ -80,6 +88,107 @@ pub enum VaultError {
          another platform key; set the secret again"
     )]
     Open { install: InstallId, name: String },
+}
+
+/// Origin of a process's platform key: the variable or the key file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    /// The `CIVIC311_PLATFORM_KEY` variable. `key_file` is the absolute path
+    /// of the key file that the process reads when the variable is unset.
+    Variable { key_file: PathBuf },
+    /// The key file at this absolute path.
+    File(PathBuf),
+}
+
+impl KeySource {
+    /// Returns the source that [`PlatformKey::load`] uses: the variable when
+    /// it is set, or else `<data_dir>/platform.key` as an absolute path.
+    pub fn resolve(data_dir: &Path) -> KeySource {
+        let relative = data_dir.join(PLATFORM_KEY_FILE);
+        // `absolute` fails only when the current directory cannot be read,
+        // because the joined path is never empty. The relative path is then
+        // the best name left.
+        let key_file = std::path::absolute(&relative).unwrap_or(relative);
+        match key_from_env() {
+            Some(_) => KeySource::Variable { key_file },
+            None => KeySource::File(key_file),
+        }
+    }
+}
+
+impl fmt::Display for KeySource {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeySource::Variable { .. } => formatter.write_str(PLATFORM_KEY_VAR),
+            KeySource::File(path) => write!(formatter, "{}", path.display()),
+        }
+    }
+}
+
+/// The stored value that shows which platform key a database was set up with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyRecord {
+    /// The key's fingerprint in the platform metadata.
+    Fingerprint,
+    /// The signatures of the stored precompiled artifacts, on a database
+    /// set up before fingerprints were stored.
+    ArtifactSignatures,
+}
+
+/// Last sentence of the mismatch and missing-file messages: the key cannot
+/// be recovered, but the database can move to a new key.
+const LOST_KEY_ADVICE: &str = "A lost key cannot be recovered, but the steps under \"A lost platform key\" \
+     in the README move the database to a new key.";
+
+fn key_mismatch_message(origin: &KeySource, record: &KeyRecord) -> String {
+    let reference = match record {
+        KeyRecord::Fingerprint => "the key this database was set up with",
+        KeyRecord::ArtifactSignatures => "the key that signed the plugin artifacts stored in this database",
+    };
+    let fix = match origin {
+        KeySource::Variable { key_file } => format!(
+            "Set {PLATFORM_KEY_VAR} to the original key on every server and command that uses this database, \
+             or unset it so that this process reads the key from {}.",
+            key_file.display()
+        ),
+        KeySource::File(path) => format!(
+            "Put the original key in {} or in {PLATFORM_KEY_VAR} on every server and command that uses this database, \
+             or point CIVIC311_DATA_DIR (or serve --data-dir) at the folder with the original {PLATFORM_KEY_FILE}.",
+            path.display()
+        ),
+    };
+    format!("the platform key from {origin} differs from {reference}. {fix} {LOST_KEY_ADVICE}")
+}
+
+fn key_file_missing_message(path: &Path, record: &KeyRecord) -> String {
+    let reason = match record {
+        KeyRecord::Fingerprint => "this database was set up with a platform key",
+        KeyRecord::ArtifactSignatures => "the plugin artifacts stored in this database were signed with a platform key",
+    };
+    format!(
+        "platform key file {} not found, but {reason}, so no new key was created. Restore that file from a backup, \
+         set {PLATFORM_KEY_VAR} to the original key, or point CIVIC311_DATA_DIR (or serve --data-dir) at the folder \
+         that has {PLATFORM_KEY_FILE}. {LOST_KEY_ADVICE}",
+        path.display()
+    )
+}
+
+fn invalid_original_key_message(origin: &KeySource, problem: &str, record: &KeyRecord) -> String {
+    let reason = match record {
+        KeyRecord::Fingerprint => "This database was set up with a platform key",
+        KeyRecord::ArtifactSignatures => "The plugin artifacts stored in this database were signed with a platform key",
+    };
+    let fix = match origin {
+        KeySource::Variable { key_file } => format!(
+            "Set {PLATFORM_KEY_VAR} to the original key, or unset it so that this process reads the key from {}.",
+            key_file.display()
+        ),
+        KeySource::File(path) => format!(
+            "Restore the original {} from a backup, or set {PLATFORM_KEY_VAR} to the original key.",
+            path.display()
+        ),
+    };
+    format!("invalid platform key in {origin}: {problem}. {reason}, so a new random key would not match. {fix}")
 }
 
 /// The platform's 32-byte master key. Neither `Debug` nor any error prints it.
@@ -122,7 +231,9 @@ impl PlatformKey {
     }
 
     /// Loads the key from `CIVIC311_PLATFORM_KEY` when it is set, or else
-    /// from `<data_dir>/platform.key`, creating that file on first use.
+    /// from `<data_dir>/platform.key`, creating that file when it does not
+    /// exist. [`crate::PluginManager::start`] creates the file only on a
+    /// database without a platform key.
     pub fn load(data_dir: &Path) -> Result<PlatformKey, VaultError> {
         match key_from_env() {
             Some(text) => PlatformKey::from_base64(&text, PLATFORM_KEY_VAR),
@@ -130,32 +241,47 @@ impl PlatformKey {
         }
     }
 
-    /// Returns where [`PlatformKey::load`] reads the key from: the
-    /// variable's name, or the key file's path.
-    pub fn origin(data_dir: &Path) -> String {
-        match key_from_env() {
-            Some(_) => PLATFORM_KEY_VAR.to_string(),
-            None => data_dir.join(PLATFORM_KEY_FILE).display().to_string(),
+    /// Reads the key from `source` without creating anything. Returns
+    /// `None` when `source` is a file that does not exist.
+    pub fn read(source: &KeySource) -> Result<Option<PlatformKey>, VaultError> {
+        match source {
+            KeySource::Variable { .. } => {
+                let text = key_from_env().unwrap_or_default();
+                PlatformKey::from_base64(&text, PLATFORM_KEY_VAR).map(Some)
+            }
+            KeySource::File(path) => PlatformKey::read_file(path),
         }
     }
 
     /// Reads the key file at `path`, or creates it with a new random key and
-    /// mode 0600 when it does not exist. Two processes starting at once get
-    /// the same key, because the file appears atomically with its content.
+    /// mode 0600 when it does not exist.
     pub fn load_or_create_file(path: &Path) -> Result<PlatformKey, VaultError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => return PlatformKey::from_base64(&text, &path.display().to_string()),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => return Err(key_file_error("read", path, error)),
+        match PlatformKey::read_file(path)? {
+            Some(key) => Ok(key),
+            None => PlatformKey::create_file(path),
         }
+    }
 
+    /// Reads the key file at `path`; returns `None` when it does not exist.
+    pub fn read_file(path: &Path) -> Result<Option<PlatformKey>, VaultError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => PlatformKey::from_base64(&text, &path.display().to_string()).map(Some),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(key_file_error("read", path, error)),
+        }
+    }
+
+    /// Creates the key file at `path` with a new random key and mode 0600.
+    /// When another process creates the file first, returns that file's key,
+    /// so two processes starting at once get the same key: the file appears
+    /// atomically with its content.
+    pub fn create_file(path: &Path) -> Result<PlatformKey, VaultError> {
         let key = PlatformKey::generate()?;
         match write_new_key_file(path, &key) {
             Ok(()) => {
                 tracing::info!(path = %path.display(), "created a new platform key file");
                 Ok(key)
             }
-            // Another process created the file first: use its key.
             Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
                 let text = std::fs::read_to_string(path).map_err(|error| key_file_error("read", path, error))?;
                 PlatformKey::from_base64(&text, &path.display().to_string())
@@ -408,6 +534,92 @@ mod tests {
 
         assert_eq!(format!("{key:?}"), "PlatformKey(redacted)");
         assert_eq!(format!("{:?}", Vault::new(&key)), "Vault(redacted)");
+    }
+
+    #[test]
+    fn key_source_path_is_absolute() {
+        let source = KeySource::resolve(Path::new("data"));
+
+        let key_file = match &source {
+            KeySource::Variable { key_file } => key_file,
+            KeySource::File(path) => path,
+        };
+        assert!(key_file.is_absolute(), "{}", key_file.display());
+        assert!(key_file.ends_with("data/platform.key"), "{}", key_file.display());
+    }
+
+    #[test]
+    fn mismatch_from_file_names_fixes() {
+        let origin = KeySource::File(PathBuf::from("/srv/civic311/platform.key"));
+        let error = VaultError::KeyMismatch { origin, record: KeyRecord::Fingerprint };
+        let message = error.to_string();
+
+        assert!(message.contains("from /srv/civic311/platform.key differs from the key this database was set up with"), "{message}");
+        assert!(message.contains("Put the original key in /srv/civic311/platform.key or in CIVIC311_PLATFORM_KEY"), "{message}");
+        assert!(message.contains("CIVIC311_DATA_DIR"), "{message}");
+        assert!(message.contains("A lost key cannot be recovered"), "{message}");
+        assert!(message.contains("\"A lost platform key\" in the README"), "{message}");
+    }
+
+    #[test]
+    fn mismatch_from_variable_names_unset() {
+        let origin = KeySource::Variable { key_file: PathBuf::from("/srv/civic311/platform.key") };
+        let error = VaultError::KeyMismatch { origin, record: KeyRecord::ArtifactSignatures };
+        let message = error.to_string();
+
+        assert!(message.starts_with("the platform key from CIVIC311_PLATFORM_KEY differs"), "{message}");
+        assert!(message.contains("the key that signed the plugin artifacts"), "{message}");
+        assert!(message.contains("or unset it so that this process reads the key from /srv/civic311/platform.key"), "{message}");
+        assert!(message.contains("A lost key cannot be recovered"), "{message}");
+    }
+
+    #[test]
+    fn invalid_original_file_advises_restore() {
+        let origin = KeySource::File(PathBuf::from("/srv/civic311/platform.key"));
+        let problem = "not valid base64".to_string();
+        let error = VaultError::InvalidOriginalKey { origin, problem, record: KeyRecord::Fingerprint };
+        let message = error.to_string();
+
+        assert!(message.starts_with("invalid platform key in /srv/civic311/platform.key: not valid base64."), "{message}");
+        assert!(message.contains("a new random key would not match"), "{message}");
+        assert!(message.contains("Restore the original /srv/civic311/platform.key from a backup"), "{message}");
+        assert!(!message.contains("/dev/urandom"), "{message}");
+    }
+
+    #[test]
+    fn invalid_original_variable_advises_unset() {
+        let origin = KeySource::Variable { key_file: PathBuf::from("/srv/civic311/platform.key") };
+        let problem = "decodes to 16 bytes, expected 32".to_string();
+        let error = VaultError::InvalidOriginalKey { origin, problem, record: KeyRecord::Fingerprint };
+        let message = error.to_string();
+
+        assert!(message.starts_with("invalid platform key in CIVIC311_PLATFORM_KEY"), "{message}");
+        assert!(message.contains("Set CIVIC311_PLATFORM_KEY to the original key, or unset it"), "{message}");
+        assert!(!message.contains("/dev/urandom"), "{message}");
+    }
+
+    #[test]
+    fn missing_key_file_names_fixes() {
+        let path = PathBuf::from("/srv/civic311/platform.key");
+        let error = VaultError::KeyFileMissing { path, record: KeyRecord::Fingerprint };
+        let message = error.to_string();
+
+        assert!(message.starts_with("platform key file /srv/civic311/platform.key not found"), "{message}");
+        assert!(message.contains("this database was set up with a platform key, so no new key was created"), "{message}");
+        assert!(message.contains("Restore that file from a backup"), "{message}");
+        assert!(message.contains("set CIVIC311_PLATFORM_KEY to the original key"), "{message}");
+        assert!(message.contains("CIVIC311_DATA_DIR (or serve --data-dir)"), "{message}");
+    }
+
+    #[test]
+    fn read_missing_file_creates_nothing() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join(PLATFORM_KEY_FILE);
+
+        let key = PlatformKey::read_file(&path).unwrap();
+
+        assert!(key.is_none());
+        assert!(!path.exists());
     }
 
     #[test]
