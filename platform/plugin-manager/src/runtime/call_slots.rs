@@ -64,7 +64,7 @@ impl CallSlots {
     pub(crate) fn busy_reason(&self) -> String {
         format!(
             "the install already ran {} call(s) at once for {} ms, its limit on one node; \
-             the plugin was not called. A plugin that uses its whole fuel budget on each \
+             the plugin was not called. A plugin that uses its whole per-call fuel on each \
              call keeps its slots busy: check its call records",
             self.config.per_install,
             self.config.max_wait.as_millis()

@@ -4,16 +4,27 @@
 //! the breaker never opens. The budget gives such a plugin a bounded share
 //! of the CPU and leaves the rest to the other tenants.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Token bucket of fuel units for one install. Its balance is at most one
-/// second's worth and refills at `per_second`. A call is admitted while the
+use civic311_store::InstallId;
+
+/// Share of a second's fuel that an idle install saves up. A tenth keeps a
+/// greedy plugin's burst after a quiet spell to a tenth of a second's
+/// worth, and a busy router's short bursts wait briefly for the refill
+/// instead.
+const BURST_DIVISOR: u64 = 10;
+
+/// Token bucket of fuel units for one install. Its balance is at most a
+/// tenth of a second's worth and refills at `per_second`. A call is admitted while the
 /// balance is above zero, so one call may overdraw it by up to its own fuel
 /// limit. The calls after it wait until the refill has paid that debt back.
 #[derive(Debug)]
 pub struct FuelBudget {
     per_second: u64,
+    /// Largest balance: `per_second` / [`BURST_DIVISOR`], at least one unit.
+    capacity: i128,
     state: Mutex<BudgetState>,
 }
 
@@ -48,13 +59,34 @@ impl Throttled {
 impl FuelBudget {
     /// Creates a full budget of `per_second` fuel units per second.
     pub fn new(per_second: u64, now: Instant) -> FuelBudget {
+        let capacity = i128::from((per_second / BURST_DIVISOR).max(1));
         FuelBudget {
             per_second,
+            capacity,
             state: Mutex::new(BudgetState {
-                balance: i128::from(per_second),
+                balance: capacity,
                 refilled_at: now,
             }),
         }
+    }
+
+    /// Returns the fuel units per second this budget refills at.
+    pub fn per_second(&self) -> u64 {
+        self.per_second
+    }
+
+    /// Creates a budget of `per_second` that keeps this budget's balance, at
+    /// most the new capacity, so a debt survives a change of the limit.
+    pub fn resized(&self, per_second: u64, now: Instant) -> FuelBudget {
+        let mut state = self.lock();
+        self.refill(&mut state, now);
+
+        let resized = FuelBudget::new(per_second, now);
+        {
+            let mut new_state = resized.lock();
+            new_state.balance = state.balance.min(resized.capacity);
+        }
+        resized
     }
 
     /// Admits a call at `now` when the balance is above zero.
@@ -87,9 +119,8 @@ impl FuelBudget {
             return;
         }
 
-        let full = i128::from(self.per_second);
-        if state.balance + earned >= full {
-            state.balance = full;
+        if state.balance + earned >= self.capacity {
+            state.balance = self.capacity;
             state.refilled_at = now;
             return;
         }
@@ -114,6 +145,31 @@ impl FuelBudget {
     }
 }
 
+/// The fuel budgets of the router installs on this node. They live beside
+/// the loaded installs, so that reloading an install, which any change of
+/// its settings does, keeps its balance and debt.
+#[derive(Debug, Default)]
+pub(crate) struct FuelBudgets {
+    by_install: Mutex<HashMap<InstallId, Arc<FuelBudget>>>,
+}
+
+impl FuelBudgets {
+    /// Returns the install's budget at `per_second`. A new install starts
+    /// full, and a changed limit keeps the balance.
+    pub(crate) fn of(&self, install: InstallId, per_second: u64) -> Arc<FuelBudget> {
+        let mut by_install = self.by_install.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = Instant::now();
+
+        let budget = match by_install.get(&install) {
+            Some(budget) if budget.per_second() == per_second => return Arc::clone(budget),
+            Some(budget) => Arc::new(budget.resized(per_second, now)),
+            None => Arc::new(FuelBudget::new(per_second, now)),
+        };
+        by_install.insert(install, Arc::clone(&budget));
+        budget
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,12 +188,13 @@ mod tests {
     fn overdrawn_budget_throttles() {
         let start = Instant::now();
         let budget = FuelBudget::new(1_000, start);
-        budget.charge(1_500, start);
+        budget.charge(600, start);
 
         let throttled = budget.admit(start).unwrap_err();
 
         assert_eq!(throttled.per_second, 1_000);
-        // A debt of 500 units plus one, at 1,000 units per second.
+        // The full balance is 100 units, so the debt is 500 units plus one,
+        // at 1,000 units per second.
         assert_eq!(throttled.retry_after, Duration::from_micros(501_000));
     }
 
@@ -145,7 +202,7 @@ mod tests {
     fn one_call_may_overdraw() {
         let start = Instant::now();
         let budget = FuelBudget::new(1_000, start);
-        budget.charge(999, start);
+        budget.charge(99, start);
 
         assert_eq!(budget.admit(start), Ok(()));
         budget.charge(10_000, start);
@@ -156,19 +213,19 @@ mod tests {
     fn refill_repays_debt() {
         let start = Instant::now();
         let budget = FuelBudget::new(1_000, start);
-        budget.charge(1_500, start);
+        budget.charge(600, start);
 
         assert!(budget.admit(start + 500 * MS).is_err());
         assert_eq!(budget.admit(start + 501 * MS), Ok(()));
     }
 
     #[test]
-    fn refill_stops_at_one_second() {
+    fn refill_stops_at_burst() {
         let start = Instant::now();
         let budget = FuelBudget::new(1_000, start);
 
-        // An hour idle refills one second's worth, not 3,600 seconds'.
-        budget.charge(1_000, start + Duration::from_secs(3_600));
+        // An hour idle refills a tenth of a second's worth, 100 units.
+        budget.charge(100, start + Duration::from_secs(3_600));
 
         assert!(budget.admit(start + Duration::from_secs(3_600)).is_err());
     }
@@ -177,7 +234,7 @@ mod tests {
     fn short_intervals_keep_fractions() {
         let start = Instant::now();
         let budget = FuelBudget::new(1_000, start);
-        budget.charge(1_001, start);
+        budget.charge(101, start);
 
         // 1,000 units per second earn one unit per millisecond; ten checks
         // 0.1 ms apart earn one unit between them.
@@ -187,6 +244,32 @@ mod tests {
 
         assert!(budget.admit(start + MS).is_err());
         assert_eq!(budget.admit(start + 2 * MS), Ok(()));
+    }
+
+    #[test]
+    fn resized_budget_keeps_debt() {
+        let start = Instant::now();
+        let budget = FuelBudget::new(1_000, start);
+        budget.charge(600, start);
+
+        let resized = budget.resized(2_000, start);
+
+        // The debt of 500 units is repaid at 2,000 units per second.
+        assert!(resized.admit(start + 250 * MS).is_err());
+        assert_eq!(resized.admit(start + 251 * MS), Ok(()));
+    }
+
+    #[test]
+    fn budgets_survive_lookup() {
+        let budgets = FuelBudgets::default();
+        let install = InstallId(7);
+        // One unit per second: the debt of 599 units lasts ten minutes.
+        budgets.of(install, 1).charge(600, Instant::now());
+
+        let again = budgets.of(install, 1);
+
+        assert!(again.admit(Instant::now()).is_err());
+        assert_eq!(budgets.of(InstallId(8), 1).admit(Instant::now()), Ok(()));
     }
 
     #[test]

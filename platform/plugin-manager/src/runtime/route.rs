@@ -16,7 +16,7 @@ use crate::manager::PluginManager;
 use crate::registry::{ActiveInstall, VersionRef};
 use crate::runtime::breaker::{Admission, CallVerdict, Permit};
 use crate::runtime::capabilities::{CallScope, InstallCapabilities, ReadOnlyCapabilities};
-use crate::runtime::fuel_budget::Throttled;
+use crate::runtime::fuel_budget::{FuelBudget, Throttled};
 use crate::runtime::shadows::ShadowClaim;
 
 /// Result of routing one request through the tenant's router install.
@@ -44,6 +44,18 @@ impl PluginManager {
             return RouteOutcome::NoRouter;
         };
 
+        // The fuel budget comes first, so a call that waits for its refill
+        // takes no call slot meanwhile. It also comes before the breaker, because a
+        // throttled call is no fault of the plugin and must not take the
+        // breaker's one trial call.
+        let budget = self.runtime.fuel_budgets.of(active.install.id, active.limits.fuel_per_second);
+        if let Err(throttled) = self.wait_for_fuel(&budget).await {
+            let reason = throttled.reason();
+            tracing::debug!(tenant.id = tenant.0, install.id = active.install.id.0, %reason, "router call skipped: fuel budget spent");
+            self.record_skipped(&active, request_id, SkipKind::FuelBudget);
+            return RouteOutcome::Skipped { plugin: active.version.clone(), reason };
+        }
+
         // The slot comes before the breaker's admission, so a call that
         // finds no slot never takes the breaker's one trial call.
         let Some(_slot) = self.runtime.call_slots.acquire(active.install.id).await else {
@@ -55,15 +67,6 @@ impl PluginManager {
             return RouteOutcome::Skipped { plugin: active.version.clone(), reason };
         };
 
-        // Before the breaker too: a throttled call is no fault of the plugin
-        // and must not take the breaker's trial call.
-        if let Err(throttled) = self.wait_for_fuel(&active).await {
-            let reason = throttled.reason();
-            tracing::debug!(tenant.id = tenant.0, install.id = active.install.id.0, %reason, "router call skipped: fuel budget spent");
-            self.record_skipped(&active, request_id, SkipKind::FuelBudget);
-            return RouteOutcome::Skipped { plugin: active.version.clone(), reason };
-        }
-
         let permit = match active.breaker.admit(Utc::now()) {
             Admission::Allowed(permit) => permit,
             Admission::Skipped { reason } => {
@@ -73,14 +76,17 @@ impl PluginManager {
         };
 
         let report = self.call_router(&active, input, request_id).await;
-        active.fuel_budget.charge(report.fuel_used, Instant::now());
+        budget.charge(report.fuel_used, Instant::now());
         let verdict = route_verdict(&report.result, input);
         self.record_call(&active, request_id, &report, &verdict, false);
         self.judge(&active, permit, &verdict).await;
 
         if let (Some(_), Some(request_id)) = (&active.shadow, request_id) {
             match self.runtime.shadows.claim(active.install.id) {
-                Some(claim) => self.spawn_shadow(claim, Arc::clone(&active), input.clone(), request_id.to_string(), outcome_of(&report.result)),
+                Some(claim) => {
+                    let shadow = ShadowCall { claim, budget, request_id: request_id.to_string(), active_outcome: outcome_of(&report.result) };
+                    self.spawn_shadow(shadow, Arc::clone(&active), input.clone());
+                }
                 None => tracing::debug!(tenant.id = tenant.0, install.id = active.install.id.0, "shadow candidate still busy; this request is not shadowed"),
             }
         }
@@ -90,10 +96,10 @@ impl PluginManager {
 
     /// Waits until the install's fuel budget admits a call, for at most the
     /// call slots' wait. Returns the throttle when the refill would take longer.
-    async fn wait_for_fuel(&self, active: &ActiveInstall) -> Result<(), Throttled> {
+    async fn wait_for_fuel(&self, budget: &FuelBudget) -> Result<(), Throttled> {
         let deadline = Instant::now() + self.runtime.call_slots.max_wait();
         loop {
-            match active.fuel_budget.admit(Instant::now()) {
+            match budget.admit(Instant::now()) {
                 Ok(()) => return Ok(()),
                 Err(throttled) if Instant::now() + throttled.retry_after <= deadline => {
                     tokio::time::sleep(throttled.retry_after).await;
@@ -120,8 +126,10 @@ impl PluginManager {
 
     /// Runs the shadow candidate on the same input with read-only
     /// capabilities, and records its call and its comparison with the
-    /// active version's outcome. Nothing it returns takes effect.
-    fn spawn_shadow(&self, claim: ShadowClaim, active: Arc<ActiveInstall>, input: RouteInput, request_id: String, active_outcome: DecisionOrError) {
+    /// active version's outcome. Nothing it returns takes effect, but its
+    /// fuel counts against the install's budget.
+    fn spawn_shadow(&self, shadow_call: ShadowCall, active: Arc<ActiveInstall>, input: RouteInput) {
+        let ShadowCall { claim, budget, request_id, active_outcome } = shadow_call;
         let host = Arc::clone(&self.host);
         let store = self.store.clone();
         let recorder = self.runtime.recorder.clone();
@@ -141,6 +149,7 @@ impl PluginManager {
 
             let joined = tokio::task::spawn_blocking(move || host.route_with(&plugin, &input, &context)).await;
             let report = joined.unwrap_or_else(|error| host_panic(&active, error));
+            budget.charge(report.fuel_used, Instant::now());
 
             let outcome = match &report.result {
                 Ok(_) => PluginCallOutcome::Ok,
@@ -155,6 +164,15 @@ impl PluginManager {
             }
         });
     }
+}
+
+/// A shadow call of one request: the claim on the install's shadow slot,
+/// the budget its fuel counts against, and the active version's outcome.
+struct ShadowCall {
+    claim: ShadowClaim,
+    budget: Arc<FuelBudget>,
+    request_id: String,
+    active_outcome: DecisionOrError,
 }
 
 /// Reason the runtime did not call a plugin, stored as the call record's error kind.

@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
@@ -63,6 +64,12 @@ async fn throttled_call_recorded_not_tripped() {
 
     let install = fixture.store.scoped(tenant).install(Hook::Router, ROUTER).await.unwrap().unwrap();
     assert!(!install.breaker.open, "{:?}", install.breaker);
+
+    let metrics = manager.metrics(tenant, since).await.unwrap();
+    assert_eq!(metrics.len(), 1, "{metrics:?}");
+    assert_eq!(metrics[0].skipped, 6);
+    assert_eq!(metrics[0].skip_kinds.get("fuel_budget"), Some(&6), "{metrics:?}");
+    assert_eq!(metrics[0].count, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,7 +89,7 @@ async fn spent_budget_leaves_other_tenant() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn new_limits_refill_budget() {
+async fn raised_limit_repays_debt() {
     let fixture = fixture().await;
     let manager = &fixture.manager;
     let tenant = fixture.tenant_a;
@@ -90,7 +97,8 @@ async fn new_limits_refill_budget() {
     manager.set_limits(tenant, Hook::Router, ROUTER, tiny_budget(), "test").await.expect("set limits");
     manager.route(tenant, &input_with("fault", "loop"), Some("REQ-0")).await;
 
-    // The platform default budget, as an admin who raises the limit gets it.
+    // At the default billion units per second the debt of about a million
+    // units is repaid in about a millisecond, and the call waits for that.
     manager.set_limits(tenant, Hook::Router, ROUTER, LimitOverrides::default(), "test").await.expect("reset limits");
     let outcome = manager.route(tenant, &input_with("fault", "none"), Some("REQ-1")).await;
 
@@ -122,10 +130,10 @@ async fn short_refill_is_awaited() {
     let manager = &fixture.manager;
     let tenant = fixture.tenant_a;
     active_router(manager, tenant, ROUTER, test_plugin("fault-injector"), Grants::default()).await;
-    // Each looping call burns a million units, so about ten calls spend the
-    // budget and the next one overdraws it by up to a million. Repaying that
-    // takes up to 100 ms, inside the call slots' 250 ms wait, so every call
-    // waits and runs instead of being skipped.
+    // The budget saves up a tenth of a second's worth, a million units, and
+    // each looping call burns a million. So each call after the first finds
+    // the budget spent and waits up to 100 ms for the refill, inside the call
+    // slots' 250 ms wait, and then runs instead of being skipped.
     let limits = LimitOverrides { fuel: Some(1_000_000), fuel_per_second: Some(10_000_000), ..LimitOverrides::default() };
     manager.set_limits(tenant, Hook::Router, ROUTER, limits, "test").await.expect("set limits");
 
@@ -141,4 +149,25 @@ async fn short_refill_is_awaited() {
 
     assert_eq!(kinds, vec!["fuel_exhausted"; 15]);
     assert!(matches!(last, RouteOutcome::Decided { .. }), "{last:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_keeps_debt() {
+    let fixture = fixture().await;
+    let manager = &fixture.manager;
+    let tenant = fixture.tenant_a;
+    active_router(manager, tenant, ROUTER, test_plugin("fault-injector"), Grants::default()).await;
+    manager.set_limits(tenant, Hook::Router, ROUTER, tiny_budget(), "test").await.expect("set limits");
+    manager.route(tenant, &input_with("fault", "loop"), Some("REQ-0")).await;
+
+    // Any change of the install's settings reloads it.
+    manager.set_config(tenant, Hook::Router, ROUTER, BTreeMap::new(), "test").await.expect("set config");
+    let after_reload = manager.route(tenant, &input_with("fault", "none"), Some("REQ-1")).await;
+    // A changed limit keeps the debt too, repaid at the new rate.
+    let limits = LimitOverrides { fuel_per_second: Some(2), ..tiny_budget() };
+    manager.set_limits(tenant, Hook::Router, ROUTER, limits, "test").await.expect("change limits");
+    let after_change = manager.route(tenant, &input_with("fault", "none"), Some("REQ-2")).await;
+
+    assert!(matches!(after_reload, RouteOutcome::Skipped { .. }), "{after_reload:?}");
+    assert!(matches!(after_change, RouteOutcome::Skipped { .. }), "{after_change:?}");
 }
