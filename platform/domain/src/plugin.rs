@@ -157,7 +157,7 @@ impl Grants {
 /// install. `None` keeps the default; a value above the platform maximum is
 /// rejected when the limits are resolved.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LimitOverrides {
     /// Fuel units per call.
     pub fuel: Option<u64>,
@@ -340,6 +340,10 @@ mod tests {
     fn limit_overrides_deserialize_partial() {
         let limits: LimitOverrides = serde_json::from_str(r#"{"fuel": 5000}"#).unwrap();
         assert_eq!(limits, LimitOverrides { fuel: Some(5000), ..LimitOverrides::default() });
+
+        // A misspelt limit is an error, not a silent reset to the default.
+        let misspelt = serde_json::from_str::<LimitOverrides>(r#"{"fuel_per_seconds": 5}"#).unwrap_err();
+        assert!(misspelt.to_string().contains("fuel_per_seconds"), "{misspelt}");
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub struct CallLimits {
     /// Bytes of the call's output (decision or synced records) serialized as JSON.
     pub max_output_bytes: usize,
     /// Fuel units all router calls of the install may burn per second on one
-    /// node, with a burst of one second's worth. The plugin manager enforces it
+    /// node, with a burst of a tenth of a second's worth. The plugin manager enforces it
     /// between calls; the host only reports each call's fuel.
     pub fuel_per_second: u64,
 }
@@ -113,6 +113,39 @@ impl HostConfig {
             max_output_bytes: usize::try_from(output).unwrap_or(usize::MAX),
             fuel_per_second,
         })
+    }
+}
+
+impl HostConfig {
+    /// Resolves an install's overrides like [`HostConfig::limits_for`], but
+    /// lowers an override above its maximum to that maximum and drops a zero
+    /// one. So installs set within an earlier, higher maximum keep running
+    /// after an operator lowers it. Returns the names of the limits it changed.
+    pub fn limits_within_maxima(&self, overrides: &LimitOverrides) -> (CallLimits, Vec<&'static str>) {
+        let maxima = &self.maxima;
+        let mut changed = Vec::new();
+        let mut clamp = |field: &'static str, value: Option<u64>, maximum: u64| match value {
+            Some(0) => {
+                changed.push(field);
+                None
+            }
+            Some(value) if value > maximum => {
+                changed.push(field);
+                Some(maximum)
+            }
+            other => other,
+        };
+
+        let clamped = LimitOverrides {
+            fuel: clamp("fuel", overrides.fuel, maxima.fuel),
+            memory_bytes: clamp("memory_bytes", overrides.memory_bytes, maxima.max_memory_bytes as u64),
+            wall_time_ms: clamp("wall_time_ms", overrides.wall_time_ms, millis(maxima.wall_time)),
+            max_output_bytes: clamp("max_output_bytes", overrides.max_output_bytes, maxima.max_output_bytes as u64),
+            fuel_per_second: clamp("fuel_per_second", overrides.fuel_per_second, maxima.fuel_per_second),
+        };
+        // Cannot fail: every override is now positive and within its maximum.
+        let limits = self.limits_for(&clamped).unwrap_or_else(|_| self.defaults.clone());
+        (limits, changed)
     }
 }
 
@@ -284,6 +317,25 @@ mod tests {
         assert_eq!(limits.wall_time, Duration::from_millis(2_500));
         assert_eq!(limits.max_output_bytes, 4_096);
         assert_eq!(limits.fuel_per_second, 300_000_000);
+    }
+
+    #[test]
+    fn limits_within_maxima_lowers_overrides() {
+        let config = HostConfig::default();
+        let overrides = LimitOverrides {
+            fuel: Some(2_000_000),
+            wall_time_ms: Some(60_000),
+            fuel_per_second: Some(u64::MAX),
+            ..LimitOverrides::default()
+        };
+
+        let (limits, changed) = config.limits_within_maxima(&overrides);
+
+        assert_eq!(changed, vec!["wall_time_ms", "fuel_per_second"]);
+        assert_eq!(limits.fuel, 2_000_000);
+        assert_eq!(limits.wall_time, config.maxima.wall_time);
+        assert_eq!(limits.fuel_per_second, config.maxima.fuel_per_second);
+        assert_eq!(limits.max_memory_bytes, config.defaults.max_memory_bytes);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::artifacts::ArtifactLoader;
 use crate::error::ManagerError;
-use crate::runtime::{Breaker, BreakerConfig, FuelBudget};
+use crate::runtime::{Breaker, BreakerConfig};
 
 /// One version of an install, as call records, reports and outcomes name it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -52,9 +52,6 @@ pub struct ActiveInstall {
     /// Candidate version that runs beside the active one without effect.
     pub shadow: Option<(VersionRef, LoadedPlugin)>,
     pub breaker: Breaker,
-    /// Fuel per second of the install's router calls on this node, full again
-    /// whenever the install is reloaded.
-    pub fuel_budget: FuelBudget,
 }
 
 impl ActiveInstall {
@@ -200,7 +197,15 @@ impl InstallRegistry {
         let Some(active_version) = install.active_version.clone() else {
             return Ok(None);
         };
-        let limits = self.host.config().limits_for(&install.limits)?;
+        let (limits, lowered) = self.host.config().limits_within_maxima(&install.limits);
+        if !lowered.is_empty() {
+            tracing::warn!(
+                tenant.id = install.tenant.0,
+                install.id = install.id.0,
+                limits = ?lowered,
+                "install limit overrides are above the platform maxima or zero; the maxima or defaults apply until an admin changes them"
+            );
+        }
         let tenant_store = self.store.scoped(install.tenant);
 
         let (plugin, _) = self.artifacts.load(&tenant_store, &active_version).await?;
@@ -219,7 +224,6 @@ impl InstallRegistry {
         Ok(Some(ActiveInstall {
             version: VersionRef::of(&install, &active_version),
             plugin,
-            fuel_budget: FuelBudget::new(limits.fuel_per_second, std::time::Instant::now()),
             limits,
             shadow,
             breaker,
