@@ -23,7 +23,7 @@ pub struct PluginMetrics {
     pub count: u64,
     /// Calls that ran and failed, including the plugin's own rejections.
     pub failures: u64,
-    /// Calls skipped because the install's breaker was open.
+    /// Calls the runtime skipped: breaker open, no free call slot, or fuel budget spent.
     pub skipped: u64,
     /// Median duration of the calls that ran, in microseconds (nearest rank).
     pub p50_us: Option<u64>,
@@ -33,6 +33,9 @@ pub struct PluginMetrics {
     pub mean_fuel: Option<u64>,
     /// Failures by `PluginError::kind`, such as `trap` or `timeout`.
     pub failure_kinds: BTreeMap<String, u64>,
+    /// Skipped calls by reason: `breaker_open`, `no_call_slot` or
+    /// `fuel_budget`, or `unknown` for records written before reasons were stored.
+    pub skip_kinds: BTreeMap<String, u64>,
 }
 
 /// Returns the nearest-rank percentile `percent` (0 to 100) of `sorted`, an
@@ -96,6 +99,12 @@ fn summarize_group(
         *failure_kinds.entry(kind).or_insert(0) += 1;
     }
 
+    let mut skip_kinds = BTreeMap::new();
+    for call in calls.iter().filter(|call| call.outcome == PluginCallOutcome::Skipped) {
+        let kind = call.error_kind.clone().unwrap_or_else(|| "unknown".to_string());
+        *skip_kinds.entry(kind).or_insert(0) += 1;
+    }
+
     PluginMetrics {
         install_id,
         hook,
@@ -109,6 +118,7 @@ fn summarize_group(
         p99_us: nearest_rank(&durations, 99.0),
         mean_fuel,
         failure_kinds,
+        skip_kinds,
     }
 }
 

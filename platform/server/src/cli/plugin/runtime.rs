@@ -82,20 +82,27 @@ pub async fn metrics(state: &AppState, args: &MetricsArgs) -> Result<(), CliErro
     if args.format == OutputFormat::Json {
         return print_json(&metrics);
     }
-    println!("{:<12} {:<28} {:>7} {:>8} {:>10} {:>10} {:>8} {:>8}", "hook", "plugin", "version", "calls", "p50 us", "p99 us", "failed", "skipped");
+    println!(
+        "{:<12} {:<28} {:>7} {:>8} {:>10} {:>10} {:>12} {:>8} {:>8}",
+        "hook", "plugin", "version", "calls", "p50 us", "p99 us", "mean fuel", "failed", "skipped"
+    );
     for row in &metrics {
         let version = if row.shadow { format!("{} shadow", row.version) } else { row.version.to_string() };
         println!(
-            "{:<12} {:<28} {:>7} {:>8} {:>10} {:>10} {:>8} {:>8}",
+            "{:<12} {:<28} {:>7} {:>8} {:>10} {:>10} {:>12} {:>8} {:>8}",
             row.hook.as_str(),
             row.plugin_name,
             version,
             row.count,
             optional(row.p50_us),
             optional(row.p99_us),
+            optional(row.mean_fuel),
             row.failures,
             row.skipped
         );
+        for (kind, count) in &row.skip_kinds {
+            println!("{:<12} {:<28} skipped {count} ({kind})", "", "");
+        }
     }
     Ok(())
 }
