@@ -129,7 +129,7 @@ fn merge(base: &CallLimits, file: &LimitsFile) -> CallLimits {
     }
 }
 
-/// Checks that every limit is positive and that no default exceeds its maximum.
+/// Checks that every maximum and default is positive and that no default exceeds its maximum.
 fn validate(file: &Path, host: &HostConfig, breaker: &BreakerConfig) -> Result<(), PlatformConfigError> {
     let invalid = |field: &str, problem: String| PlatformConfigError::Invalid {
         file: file.to_path_buf(),
@@ -145,6 +145,12 @@ fn validate(file: &Path, host: &HostConfig, breaker: &BreakerConfig) -> Result<(
         ("fuel_per_second", host.defaults.fuel_per_second as u128, host.maxima.fuel_per_second as u128),
     ];
     for (field, default, maximum) in pairs {
+        // A zero maximum is checked first, because every default is above it
+        // and that message would point at the wrong key.
+        if maximum == 0 {
+            let problem = "must be greater than 0; set a positive maximum or remove the key to use the built-in one";
+            return Err(invalid(&format!("maxima.{field}"), problem.to_string()));
+        }
         if default == 0 {
             return Err(invalid(&format!("defaults.{field}"), "must be greater than 0".to_string()));
         }
@@ -221,6 +227,26 @@ mod tests {
         let message = error.to_string();
         assert!(message.contains("defaults.wall_time_ms"), "{message}");
         assert!(message.contains("maxima.wall_time_ms"), "{message}");
+    }
+
+    #[test]
+    fn zero_maximum_is_rejected() {
+        let fields = ["fuel", "memory_bytes", "wall_time_ms", "max_output_bytes", "fuel_per_second"];
+
+        for field in fields {
+            let error = parse_text(&format!("[maxima]\n{field} = 0\n")).unwrap_err();
+            let message = error.to_string();
+
+            assert!(message.contains(&format!("field `maxima.{field}`: must be greater than 0")), "{message}");
+            assert!(!message.contains("defaults."), "{message}");
+        }
+    }
+
+    #[test]
+    fn zero_default_is_rejected() {
+        let error = parse_text("[defaults]\nfuel_per_second = 0\n").unwrap_err();
+
+        assert!(error.to_string().contains("field `defaults.fuel_per_second`: must be greater than 0"), "{error}");
     }
 
     #[test]
