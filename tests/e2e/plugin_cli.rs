@@ -373,3 +373,83 @@ async fn configure_changes_only_named_parts() {
     assert!(!nothing.status.success());
     assert!(String::from_utf8_lossy(&nothing.stderr).contains("nothing to change"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configure_checks_platform_config_maxima() {
+    let server = TestServer::start_with_tenants(&tenants_dir()).await;
+    let probe = plugin_file("capability-probe");
+    run_ok(&server, &["plugin", "upload", "--tenant", "haverhill", "--name", "probe", path_arg(&probe)]);
+    run_ok(&server, &["plugin", "install", "--tenant", "haverhill", "--hook", "router", "--name", "probe"]);
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let settings = folder.path().join("platform.toml");
+    std::fs::write(&settings, "[defaults]\nfuel_per_second = 50000000\n[maxima]\nfuel_per_second = 50000000\n").expect("write platform.toml");
+    let configure = ["plugin", "configure", "--tenant", "haverhill", "--hook", "router", "--name", "probe", "--fuel-per-second", "60000000"];
+
+    let with_option = civic311(&server, &[&configure[..], &["--platform-config", path_arg(&settings)]].concat());
+    let with_variable = Command::new(civic311_bin!())
+        .args(configure)
+        .env("DATABASE_URL", server.database_url())
+        .env("CIVIC311_DATA_DIR", server.platform_data_dir())
+        .env("CIVIC311_PLATFORM_CONFIG", &settings)
+        .env("USER", OPERATOR)
+        .env("RUST_LOG", "warn")
+        .env_remove("REDIS_URL")
+        .output()
+        .expect("the civic311 binary runs");
+
+    for output in [&with_option, &with_variable] {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+        assert!(stderr.contains("limit fuel_per_second = 60000000 is above the platform maximum of 50000000"), "{stderr}");
+    }
+    let install = server.tenant("haverhill").store.install(Hook::Router, "probe").await.unwrap().unwrap();
+    assert_eq!(install.limits.fuel_per_second, None, "a rejected limit was stored");
+
+    let without_file = run_ok(&server, &configure);
+    assert!(without_file.contains("updated limits of router/probe"), "{without_file}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_key_file_not_replaced() {
+    let server = TestServer::start_with_tenants(&tenants_dir()).await;
+    let empty_folder = tempfile::tempdir().expect("temporary folder");
+    let key_file = empty_folder.path().join("platform.key");
+
+    let output = Command::new(civic311_bin!())
+        .args(["plugin", "list", "--tenant", "haverhill"])
+        .env("DATABASE_URL", server.database_url())
+        .env("CIVIC311_DATA_DIR", empty_folder.path())
+        .env_remove("CIVIC311_PLATFORM_KEY")
+        .env("RUST_LOG", "warn")
+        .env_remove("REDIS_URL")
+        .output()
+        .expect("the civic311 binary runs");
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+    assert!(stderr.contains(&format!("platform key file {} not found", key_file.display())), "{stderr}");
+    assert!(stderr.contains("this database was set up with a platform key"), "{stderr}");
+    assert!(!key_file.exists(), "a new key file was created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_variable_key_names_unset() {
+    let server = TestServer::start_with_tenants(&tenants_dir()).await;
+    let other_key = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
+    let output = Command::new(civic311_bin!())
+        .args(["plugin", "list", "--tenant", "haverhill"])
+        .env("DATABASE_URL", server.database_url())
+        .env("CIVIC311_DATA_DIR", server.platform_data_dir())
+        .env("CIVIC311_PLATFORM_KEY", other_key)
+        .env("RUST_LOG", "warn")
+        .env_remove("REDIS_URL")
+        .output()
+        .expect("the civic311 binary runs");
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+    assert!(stderr.contains("the platform key from CIVIC311_PLATFORM_KEY differs"), "{stderr}");
+    assert!(stderr.contains("or unset it so that this process reads the key from"), "{stderr}");
+    assert!(stderr.contains("A lost key cannot be recovered"), "{stderr}");
+}

@@ -10,7 +10,10 @@ mod tenant;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::app::PlatformOptions;
+use crate::platform_config::PLATFORM_CONFIG_ENV;
 
 /// Default database: a SQLite file under `./data`, created on first use.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/civic311.db?mode=rwc";
@@ -55,8 +58,7 @@ pub enum Command {
     #[command(subcommand)]
     Import(ImportCommand),
     /// Upload, install, activate, roll back, dry-run and inspect plugins.
-    #[command(subcommand)]
-    Plugin(plugin::PluginCommand),
+    Plugin(plugin::PluginArgs),
     /// Print reports.
     #[command(subcommand)]
     Report(report::ReportCommand),
@@ -68,7 +70,34 @@ pub enum TenantCommand {
     Apply {
         /// Tenant folder holding tenant.toml and services.toml.
         dir: PathBuf,
+
+        #[command(flatten)]
+        platform: PlatformConfigArgs,
     },
+}
+
+/// The `--platform-config` option of `serve`, `plugin` and `tenant apply`.
+#[derive(Debug, Args)]
+pub struct PlatformConfigArgs {
+    /// TOML file of the plugin platform settings, the same file that the
+    /// servers use. It sets the default call limits, the maxima above which
+    /// an install's limits are rejected, the upload size limit and the
+    /// circuit breaker (see platform.example.toml). Without it the built-in
+    /// settings apply.
+    #[arg(long, global = true, env = PLATFORM_CONFIG_ENV)]
+    pub platform_config: Option<PathBuf>,
+}
+
+impl PlatformConfigArgs {
+    /// Returns the plugin platform options from the environment, with the
+    /// settings file of this option.
+    pub fn options(&self, database_url: &str) -> PlatformOptions {
+        let mut options = PlatformOptions::from_env(database_url);
+        if let Some(config_file) = &self.platform_config {
+            options.config_file = Some(config_file.clone());
+        }
+        options
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,10 +164,10 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => serve::run(&cli.database_url, args).await,
-        Command::Tenant(TenantCommand::Apply { dir }) => tenant::apply(&cli.database_url, &dir).await,
+        Command::Tenant(TenantCommand::Apply { dir, platform }) => tenant::apply(&cli.database_url, &dir, &platform).await,
         Command::ApiKey(ApiKeyCommand::Create(args)) => api_key::create(&cli.database_url, args).await,
         Command::Import(ImportCommand::Requests(args)) => import::run(&cli.database_url, args).await,
-        Command::Plugin(command) => plugin::run(&cli.database_url, command).await,
+        Command::Plugin(args) => plugin::run(&cli.database_url, args).await,
         Command::Report(command) => report::run(&cli.database_url, command).await,
     }
 }

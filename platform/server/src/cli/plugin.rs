@@ -16,9 +16,19 @@ use std::sync::Arc;
 use clap::{Args, Subcommand, ValueEnum};
 use civic311_domain::plugin::Hook;
 
-use super::CliError;
-use crate::app::{self, AppState};
+use super::{CliError, PlatformConfigArgs};
+use crate::app::{self, AppState, PlatformOptions};
 use crate::tenants::TenantContext;
+
+/// `civic311 plugin` with its options and subcommand.
+#[derive(Debug, Args)]
+pub struct PluginArgs {
+    #[command(flatten)]
+    pub platform: PlatformConfigArgs,
+
+    #[command(subcommand)]
+    pub command: PluginCommand,
+}
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
@@ -94,9 +104,9 @@ pub enum OutputFormat {
     Json,
 }
 
-pub async fn run(database_url: &str, command: PluginCommand) -> Result<(), CliError> {
-    let state = load_state(database_url).await?;
-    match command {
+pub async fn run(database_url: &str, args: PluginArgs) -> Result<(), CliError> {
+    let state = load_state(database_url, &args.platform.options(database_url)).await?;
+    match args.command {
         PluginCommand::Upload(args) if args.catalogue => lifecycle::publish(&state, &args).await,
         PluginCommand::Upload(args) => lifecycle::upload(&state, &args).await,
         PluginCommand::List(args) => lifecycle::list(&state, &args).await,
@@ -118,8 +128,8 @@ pub async fn run(database_url: &str, command: PluginCommand) -> Result<(), CliEr
 
 /// Connects to the database and starts the plugin manager, which publishes
 /// each change to the other nodes when `REDIS_URL` is set.
-pub(super) async fn load_state(database_url: &str) -> Result<AppState, CliError> {
-    app::build_state_from_store(database_url).await.map_err(CliError::failed)
+pub(super) async fn load_state(database_url: &str, options: &PlatformOptions) -> Result<AppState, CliError> {
+    app::build_state_from_store_with(database_url, options).await.map_err(CliError::failed)
 }
 
 /// Finds the tenant `slug`, or fails naming the fix.

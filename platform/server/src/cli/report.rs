@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::CliError;
+use crate::app::PlatformOptions;
 use civic311_plugin_manager::cost_share::{format_cents, parse_amount, Split};
 use civic311_plugin_manager::CostShareReport;
 
@@ -64,7 +65,7 @@ pub async fn run(database_url: &str, command: ReportCommand) -> Result<(), CliEr
         return Err(CliError::Failed(format!("--to {} is before --from {}; give the first day, then the last", args.to, args.from)));
     }
 
-    let state = super::plugin::load_state(database_url).await?;
+    let state = super::plugin::load_state(database_url, &PlatformOptions::from_env(database_url)).await?;
     let report = state
         .manager
         .cost_share(&args.plugin, args.from, args.to, cost_cents, split)

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::CliError;
-use crate::app::{self, PlatformOptions};
+use super::{CliError, PlatformConfigArgs};
+use crate::app;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -29,23 +29,17 @@ pub struct ServeArgs {
     #[arg(long, env = app::REDIS_URL_ENV)]
     pub redis_url: Option<String>,
 
-    /// TOML file of plugin call limits (defaults and maxima), the upload size
-    /// limit and the circuit breaker; see platform.example.toml. Without it
-    /// the built-in settings apply.
-    #[arg(long, env = crate::platform_config::PLATFORM_CONFIG_ENV)]
-    pub platform_config: Option<PathBuf>,
+    #[command(flatten)]
+    pub platform: PlatformConfigArgs,
 }
 
 pub async fn run(database_url: &str, args: ServeArgs) -> Result<(), CliError> {
-    let mut options = PlatformOptions::from_env(database_url);
+    let mut options = args.platform.options(database_url);
     if let Some(data_dir) = args.data_dir {
         options.data_dir = data_dir;
     }
     if let Some(redis_url) = args.redis_url.filter(|url| !url.trim().is_empty()) {
         options.redis_url = Some(redis_url);
-    }
-    if let Some(config_file) = args.platform_config {
-        options.config_file = Some(config_file);
     }
 
     let state = app::build_state_with(database_url, &args.tenants, &options).await.map_err(|error| match error {

@@ -4,15 +4,15 @@ use std::path::Path;
 
 use civic311_store::ApplyOutcome;
 
-use super::CliError;
-use crate::app::{self, PlatformOptions};
+use super::{CliError, PlatformConfigArgs};
+use crate::app;
 use crate::tenants::{self, TenantRegistry};
 
 /// Applies the tenant folder `dir` and adopts its router plugin. With
 /// `REDIS_URL` set, running servers reload the tenant's router install.
-pub async fn apply(database_url: &str, dir: &Path) -> Result<(), CliError> {
+pub async fn apply(database_url: &str, dir: &Path, platform: &PlatformConfigArgs) -> Result<(), CliError> {
     let manifest = tenants::load_manifest(dir)?;
-    let options = PlatformOptions::from_env(database_url);
+    let options = platform.options(database_url);
     let (store, manager) = app::connect_platform(database_url, &options).await.map_err(CliError::failed)?;
 
     let registry = TenantRegistry::new();

@@ -28,6 +28,7 @@ pub struct ConfigureArgs {
 
     /// Fuel units per call. Limits change only when a limit option or
     /// --default-limits is given; the ones not given return to the defaults.
+    /// A limit above its maximum in --platform-config is rejected.
     #[arg(long)]
     pub fuel: Option<u64>,
 
