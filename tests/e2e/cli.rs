@@ -249,7 +249,7 @@ async fn api_key_authenticates_staff_post() {
     assert_eq!(unknown.status.code(), Some(1));
     assert!(stderr(&unknown).contains("springfield"), "{}", stderr(&unknown));
 
-    let server = civic311_tests::TestServer::start_with_tenants_and_database(&tenants_dir(), database).await;
+    let server = civic311_tests::TestServer::start_with_key_folder(&tenants_dir(), database, Some(&key_folder())).await;
     let body = json!({
         "service_code": "pothole",
         "lat": 42.7762,
@@ -278,7 +278,7 @@ async fn api_key_scope_defaults_to_open311() {
     assert!(stderr(&invalid).contains("'owner'"), "{}", stderr(&invalid));
     assert!(stderr(&invalid).contains("open311, staff, admin"), "{}", stderr(&invalid));
 
-    let server = civic311_tests::TestServer::start_with_tenants_and_database(&tenants_dir(), database).await;
+    let server = civic311_tests::TestServer::start_with_key_folder(&tenants_dir(), database, Some(&key_folder())).await;
     let stored = server.tenant("haverhill").store.verify_api_key(&key).await.expect("key lookup");
     assert_eq!(stored.map(|record| record.scope), Some(civic311_store::ApiKeyScope::Open311));
     let body = json!({

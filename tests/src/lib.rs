@@ -92,7 +92,18 @@ impl TestServer {
     /// database finds it too, or in a temporary folder for PostgreSQL. The
     /// integration worker polls every 50 ms and retries after 100 ms, doubling up to 1 s.
     pub async fn start_with_tenants_and_database(tenants_dir: &Path, database: TestDatabase) -> TestServer {
-        let (options, data_dir, settings_dir) = test_platform_options(&database.url);
+        TestServer::start_with_key_folder(tenants_dir, database, None).await
+    }
+
+    /// Starts a server like [`TestServer::start_with_tenants_and_database`],
+    /// with its platform key in `key_folder` when given: the data folder that
+    /// the `civic311` commands run on the same database used, so that the
+    /// server has the key the database was set up with.
+    pub async fn start_with_key_folder(tenants_dir: &Path, database: TestDatabase, key_folder: Option<&Path>) -> TestServer {
+        let (mut options, data_dir, settings_dir) = test_platform_options(&database.url);
+        if let Some(folder) = key_folder {
+            options.data_dir = folder.to_path_buf();
+        }
         let state = app::build_state_with(&database.url, tenants_dir, &options)
             .await
             .unwrap_or_else(|error| panic!("server state for {} failed to build: {error}", tenants_dir.display()));
