@@ -3,8 +3,8 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use civic311_domain::plugin::{Grants, Hook, LimitOverrides};
-use civic311_plugin_manager::{BreakerConfig, ManagerConfig, RouteOutcome};
-use civic311_store::PluginCallOutcome;
+use civic311_plugin_manager::{BreakerConfig, ManagerConfig, PluginManager, RouteOutcome};
+use civic311_store::{PluginCallOutcome, TenantId};
 
 use crate::{active_router, fixture, fixture_with, input_with, test_plugin};
 
@@ -20,13 +20,18 @@ fn tiny_budget() -> LimitOverrides {
     }
 }
 
+/// Makes the fault-injector the tenant's active router with `limits`.
+async fn greedy_router(manager: &PluginManager, tenant: TenantId, limits: LimitOverrides) {
+    active_router(manager, tenant, ROUTER, test_plugin("fault-injector"), Grants::default()).await;
+    manager.set_limits(tenant, Hook::Router, ROUTER, limits, "test").await.expect("set limits");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spent_budget_skips_calls() {
     let fixture = fixture().await;
     let manager = &fixture.manager;
     let tenant = fixture.tenant_a;
-    active_router(manager, tenant, ROUTER, test_plugin("fault-injector"), Grants::default()).await;
-    manager.set_limits(tenant, Hook::Router, ROUTER, tiny_budget(), "test").await.expect("set limits");
+    greedy_router(manager, tenant, tiny_budget()).await;
 
     let first = manager.route(tenant, &input_with("fault", "loop"), Some("REQ-loop")).await;
     let second = manager.route(tenant, &input_with("fault", "none"), Some("REQ-after")).await;
@@ -46,8 +51,7 @@ async fn throttled_call_recorded_not_tripped() {
     let manager = &fixture.manager;
     let tenant = fixture.tenant_a;
     let since = Utc::now() - TimeDelta::seconds(1);
-    active_router(manager, tenant, ROUTER, test_plugin("fault-injector"), Grants::default()).await;
-    manager.set_limits(tenant, Hook::Router, ROUTER, tiny_budget(), "test").await.expect("set limits");
+    greedy_router(manager, tenant, tiny_budget()).await;
 
     manager.route(tenant, &input_with("fault", "loop"), Some("REQ-0")).await;
     // More skipped calls than the breaker's threshold of 5 faults.
@@ -93,8 +97,7 @@ async fn raised_limit_repays_debt() {
     let fixture = fixture().await;
     let manager = &fixture.manager;
     let tenant = fixture.tenant_a;
-    active_router(manager, tenant, ROUTER, test_plugin("fault-injector"), Grants::default()).await;
-    manager.set_limits(tenant, Hook::Router, ROUTER, tiny_budget(), "test").await.expect("set limits");
+    greedy_router(manager, tenant, tiny_budget()).await;
     manager.route(tenant, &input_with("fault", "loop"), Some("REQ-0")).await;
 
     // At the default billion units per second the debt of about a million
@@ -129,13 +132,12 @@ async fn short_refill_is_awaited() {
     let fixture = fixture_with(config).await;
     let manager = &fixture.manager;
     let tenant = fixture.tenant_a;
-    active_router(manager, tenant, ROUTER, test_plugin("fault-injector"), Grants::default()).await;
     // The budget saves up a tenth of a second's worth, a million units, and
     // each looping call burns a million. So each call after the first finds
     // the budget spent and waits up to 100 ms for the refill, inside the call
     // slots' 250 ms wait, and then runs instead of being skipped.
     let limits = LimitOverrides { fuel: Some(1_000_000), fuel_per_second: Some(10_000_000), ..LimitOverrides::default() };
-    manager.set_limits(tenant, Hook::Router, ROUTER, limits, "test").await.expect("set limits");
+    greedy_router(manager, tenant, limits).await;
 
     let mut kinds = Vec::new();
     for index in 0..15 {
@@ -156,8 +158,7 @@ async fn reload_keeps_debt() {
     let fixture = fixture().await;
     let manager = &fixture.manager;
     let tenant = fixture.tenant_a;
-    active_router(manager, tenant, ROUTER, test_plugin("fault-injector"), Grants::default()).await;
-    manager.set_limits(tenant, Hook::Router, ROUTER, tiny_budget(), "test").await.expect("set limits");
+    greedy_router(manager, tenant, tiny_budget()).await;
     manager.route(tenant, &input_with("fault", "loop"), Some("REQ-0")).await;
 
     // Any change of the install's settings reloads it.
