@@ -652,6 +652,20 @@ async fn fuel_per_second_limit_set_over_http() {
     let message = reply["error"]["message"].as_str().expect("message");
     assert!(message.contains("fuel_per_second"), "{reply}");
     assert!(message.contains(&maximum.to_string()), "{reply}");
+    assert_eq!(reply["error"]["field"], "fuel_per_second", "{reply}");
+
+    let (status, reply) = send(&server, Method::PUT, &path, &key, Some(json!({ "fuel_per_second": 0 }))).await;
+    assert_eq!(status, 422, "{reply}");
+    assert_eq!(reply["error"]["field"], "fuel_per_second", "{reply}");
+
+    let (status, reply) = send(&server, Method::PUT, &path, &key, Some(json!({ "fuel_per_second": "1000" }))).await;
+    assert_eq!(status, 422, "{reply}");
+    assert_eq!(reply["error"]["field"], "fuel_per_second", "{reply}");
+
+    let (status, reply) = send(&server, Method::PUT, &path, &key, Some(json!({ "fuel_per_seconds": 5 }))).await;
+    assert_eq!(status, 422, "{reply}");
+    let message = reply["error"]["message"].as_str().expect("message");
+    assert!(message.contains("unknown field `fuel_per_seconds`"), "{reply}");
 
     let (status, reply) = send(&server, Method::PUT, &path, &key, Some(json!({ "fuel_per_second": 50_000_000 }))).await;
     assert_eq!(status, 200, "{reply}");

@@ -151,6 +151,15 @@ impl From<ManagerError> for ApiError {
 /// Rejections of the component are the client's to fix (413 or 422); a
 /// host failure is the platform's (500).
 fn from_plugin_error(error: &PluginError) -> ApiError {
+    if let PluginError::LimitAboveMaximum { field, .. } | PluginError::LimitBelowMinimum { field } = error {
+        return ApiError::Status {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: error.kind(),
+            field: Some(field.to_string()),
+            message: error.to_string(),
+        };
+    }
+
     let kind = error.kind();
     let (status, field) = match kind {
         "too_large" => (StatusCode::PAYLOAD_TOO_LARGE, Some("body")),

@@ -13,7 +13,14 @@ use crate::intake::RequestDraft;
 
 /// Parses a JSON body, naming the problem so the client can fix it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|error| ApiError::invalid("body", format!("invalid JSON body: {error}")))
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        // The path names the field whose value has the wrong type, such as
+        // `fuel_per_second`; it is `.` when the body as a whole is wrong.
+        let path = error.path().to_string();
+        let field = if path == "." { "body".to_string() } else { path };
+        ApiError::invalid(&field, format!("invalid JSON body: {}", error.into_inner()))
+    })
 }
 
 /// An attribute value: one string, or several for a multivaluelist.
