@@ -470,3 +470,50 @@ async fn serve_with_invalid_platform_config_names_field() {
     assert!(message.contains("defaults.wall_time_ms"), "{message}");
     assert!(message.contains("maxima.wall_time_ms = 30000"), "{message}");
 }
+
+#[tokio::test]
+async fn import_and_report_read_platform_config() {
+    let database = TestDatabase::create().await;
+    let boston = tenants_dir().join("boston");
+    assert!(apply(&database.url, &boston).status.success());
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let config = folder.path().join("platform.toml");
+    std::fs::write(&config, "[defaults]\nwall_time_ms = 60000\n").expect("write platform.toml");
+    let config_arg = config.to_str().expect("UTF-8 path");
+    let mapping = boston.join("import-mapping.toml");
+    let csv = civic311_tests::boston_csv();
+    let import = [
+        "import",
+        "requests",
+        "--tenant",
+        "boston",
+        "--mapping",
+        mapping.to_str().expect("UTF-8 path"),
+        "--reroute",
+        csv.to_str().expect("UTF-8 path"),
+    ];
+    let report = [
+        "report",
+        "cost-share",
+        "--plugin",
+        "viewpermit-integration",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+        "--cost",
+        "100",
+    ];
+
+    for command in [&import[..], &report[..]] {
+        let output = civic311(&database.url, &[command, &["--platform-config", config_arg]].concat());
+
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "civic311 {}: {message}", command.join(" "));
+        assert!(message.contains(&format!("invalid platform settings file {config_arg}")), "{message}");
+        assert!(message.contains("defaults.wall_time_ms"), "{message}");
+    }
+    let imported = civic311(&database.url, &import);
+    assert!(imported.status.success(), "stderr: {}", stderr(&imported));
+    assert!(stdout(&imported).contains("inserted: 100\n"), "{}", stdout(&imported));
+}

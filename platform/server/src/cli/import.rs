@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::CliError;
+use super::{CliError, PlatformConfigArgs};
 use crate::app;
 use crate::import::{import_requests, ImportOptions};
 
@@ -26,10 +26,14 @@ pub struct ImportArgs {
 
     /// CSV file to import; its first line is the header.
     pub csv: PathBuf,
+
+    #[command(flatten)]
+    pub platform: PlatformConfigArgs,
 }
 
 pub async fn run(database_url: &str, args: ImportArgs) -> Result<(), CliError> {
-    let state = app::build_state_from_store(database_url).await.map_err(CliError::failed)?;
+    let options = args.platform.options(database_url);
+    let state = app::build_state_from_store_with(database_url, &options).await.map_err(CliError::failed)?;
     let tenant = state.tenants.by_slug(&args.tenant).ok_or_else(|| {
         CliError::Failed(format!(
             "tenant '{}' not found; apply its folder first with `civic311 tenant apply tenants/{}`",

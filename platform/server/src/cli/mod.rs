@@ -76,7 +76,8 @@ pub enum TenantCommand {
     },
 }
 
-/// The `--platform-config` option of `serve`, `plugin` and `tenant apply`.
+/// The `--platform-config` option of `serve`, `plugin`, `tenant apply`,
+/// `import requests` and `report cost-share`.
 #[derive(Debug, Args)]
 pub struct PlatformConfigArgs {
     /// TOML file of the plugin platform settings, the same file that the

@@ -4,8 +4,7 @@
 use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::CliError;
-use crate::app::PlatformOptions;
+use super::{CliError, PlatformConfigArgs};
 use civic311_plugin_manager::cost_share::{format_cents, parse_amount, Split};
 use civic311_plugin_manager::CostShareReport;
 
@@ -42,6 +41,9 @@ pub struct CostShareArgs {
     /// Without --format, a table for a terminal.
     #[arg(long, value_enum)]
     pub format: Option<ReportFormat>,
+
+    #[command(flatten)]
+    pub platform: PlatformConfigArgs,
 }
 
 /// Formats of the cost-share breakdown.
@@ -65,7 +67,7 @@ pub async fn run(database_url: &str, command: ReportCommand) -> Result<(), CliEr
         return Err(CliError::Failed(format!("--to {} is before --from {}; give the first day, then the last", args.to, args.from)));
     }
 
-    let state = super::plugin::load_state(database_url, &PlatformOptions::from_env(database_url)).await?;
+    let state = super::plugin::load_state(database_url, &args.platform.options(database_url)).await?;
     let report = state
         .manager
         .cost_share(&args.plugin, args.from, args.to, cost_cents, split)
