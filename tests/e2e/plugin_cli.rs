@@ -11,6 +11,7 @@ use std::process::{Command, Output};
 
 use chrono::{Days, Utc};
 use civic311_domain::plugin::Hook;
+use civic311_plugin_manager::{PlatformKey, Vault};
 use civic311_tests::{civic311_bin, tenants_dir, TestServer};
 use serde_json::{json, Value};
 
@@ -452,4 +453,29 @@ async fn other_variable_key_names_unset() {
     assert!(stderr.contains("the platform key from CIVIC311_PLATFORM_KEY differs"), "{stderr}");
     assert!(stderr.contains("or unset it so that this process reads the key from"), "{stderr}");
     assert!(stderr.contains("A lost key cannot be recovered"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_of_other_key_unreadable() {
+    let server = TestServer::start_with_tenants(&tenants_dir()).await;
+    let probe = plugin_file("capability-probe");
+    run_ok(&server, &["plugin", "upload", "--tenant", "haverhill", "--name", "probe", path_arg(&probe)]);
+    run_ok(&server, &["plugin", "install", "--tenant", "haverhill", "--hook", "router", "--name", "probe", "--grant", "secrets"]);
+    let tenant = server.tenant("haverhill");
+    let install = tenant.store.install(Hook::Router, "probe").await.unwrap().unwrap();
+    let other_key = Vault::new(&PlatformKey::from_bytes([3; 32]));
+    let sealed = other_key.seal(tenant.id, install.id, "api_key", "value-under-other-key").unwrap();
+    tenant.store.set_secret(install.id, "api_key", sealed, Utc::now()).await.unwrap();
+    let install_args = ["--tenant", "haverhill", "--hook", "router", "--name", "probe"];
+
+    let listed = run_ok(&server, &[&["plugin", "secret", "list"], &install_args[..]].concat());
+    let shown: Value = serde_json::from_str(&run_ok(&server, &[&["plugin", "show"], &install_args[..]].concat())).expect("show prints JSON");
+
+    assert!(listed.starts_with("api_key  unreadable (stored "), "{listed}");
+    assert!(listed.contains("set the secret again"), "{listed}");
+    assert!(!listed.contains("value-under-other-key"), "{listed}");
+    assert_eq!(shown["secrets"][0]["name"], "api_key");
+    assert_eq!(shown["secrets"][0]["state"], "unreadable");
+    assert!(shown["secrets"][0]["hint"].as_str().unwrap_or_default().contains("set the secret again"), "{shown}");
+    assert!(!shown.to_string().contains("value-under-other-key"), "{shown}");
 }

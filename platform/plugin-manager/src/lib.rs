@@ -22,7 +22,9 @@ pub mod vault;
 pub use artifacts::{ArtifactOrigin, artifact_key};
 pub use dry_run::{DecisionOrError, DryRunReport, DryRunRow};
 pub use error::ManagerError;
-pub use lifecycle::{Activation, InstallRequest, MANIFEST_ACTOR, PluginSource, Upload, Uploaded, validate_plugin_name};
+pub use lifecycle::{
+    Activation, InstallRequest, MANIFEST_ACTOR, PluginSource, SecretState, SecretStatus, Upload, Uploaded, validate_plugin_name,
+};
 pub use manager::{DEFAULT_MAX_UPLOAD_BYTES, ManagerConfig, PluginManager};
 pub use registry::{ActiveInstall, InstallRegistry, VersionRef};
 pub use civic311_store::{AuditEntry, AuditFilter, PluginInstall, PluginVersion, SecretName, ShadowResult};

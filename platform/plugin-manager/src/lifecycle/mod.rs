@@ -11,6 +11,7 @@ mod upload;
 pub use activation::Activation;
 pub use install::{InstallRequest, PluginSource};
 pub use manifest::MANIFEST_ACTOR;
+pub use settings::{SecretState, SecretStatus};
 pub use upload::{Upload, Uploaded, validate_plugin_name};
 
 use civic311_domain::plugin::{Grants, Hook};

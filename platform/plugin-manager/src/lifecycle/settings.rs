@@ -2,8 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use civic311_domain::plugin::{Grants, Hook, LimitOverrides};
+use serde::Serialize;
 use civic311_store::{
     AuditAction, NewAuditEntry, PluginInstall, SecretName, TenantId, TenantStore,
 };
@@ -18,6 +19,36 @@ pub const MAX_SECRET_NAME_CHARS: usize = 128;
 
 /// Maximum bytes of a secret value.
 pub const MAX_SECRET_VALUE_BYTES: usize = 8192;
+
+/// A secret's name, when it was last set and whether it can be decrypted;
+/// the value is never listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SecretStatus {
+    pub name: String,
+    pub updated_at: DateTime<Utc>,
+    pub state: SecretState,
+}
+
+/// Whether the platform key of this process opens a stored secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretState {
+    /// The secret decrypts, so plugins receive its value.
+    Set,
+    /// The secret does not decrypt: it was sealed under another platform
+    /// key or its row was changed. Plugins cannot read it until it is set again.
+    Unreadable,
+}
+
+impl SecretState {
+    /// Returns the state's name in listings: `set` or `unreadable`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretState::Set => "set",
+            SecretState::Unreadable => "unreadable",
+        }
+    }
+}
 
 impl PluginManager {
     /// Replaces the install's capability grants. Fails when the active or
@@ -195,16 +226,39 @@ impl PluginManager {
         .map(|_| ())
     }
 
-    /// Lists the names of the install's secrets and when each was set.
+    /// Lists the names of the install's secrets, when each was set and
+    /// whether this process's platform key opens it.
+    ///
+    /// Each secret is decrypted to check it, and the value is dropped at
+    /// once. A secret sealed under another key, as after the lost-key
+    /// procedure, is listed as [`SecretState::Unreadable`].
     pub async fn secret_names(
         &self,
         tenant: TenantId,
         hook: Hook,
         name: &str,
-    ) -> Result<Vec<SecretName>, ManagerError> {
+    ) -> Result<Vec<SecretStatus>, ManagerError> {
         let tenant_store = self.store.scoped(tenant);
         let install = self.require_install(&tenant_store, hook, name).await?;
-        Ok(tenant_store.secret_names(install.id).await?)
+
+        let mut statuses = Vec::new();
+        for SecretName { name: secret, updated_at } in tenant_store.secret_names(install.id).await? {
+            let sealed = tenant_store.secret_ciphertext(install.id, &secret).await?;
+            let readable = sealed.is_some_and(|sealed| self.vault.open(tenant, install.id, &secret, &sealed).is_ok());
+            let state = if readable {
+                SecretState::Set
+            } else {
+                tracing::warn!(
+                    tenant.id = tenant.0,
+                    install.id = install.id.0,
+                    secret.name = %secret,
+                    "stored secret does not decrypt under this platform key; set it again"
+                );
+                SecretState::Unreadable
+            };
+            statuses.push(SecretStatus { name: secret, updated_at, state });
+        }
+        Ok(statuses)
     }
 
     /// Writes the audit entry of a settings change, then applies the change

@@ -6,11 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use civic311_domain::plugin::Grants;
+use civic311_domain::plugin::{Grants, Hook};
 use civic311_plugin_host::{HostConfig, PluginHost};
 use civic311_plugin_manager::platform_key::KEY_FINGERPRINT;
 use civic311_plugin_manager::vault::{KeyRecord, KeySource};
-use civic311_plugin_manager::{ManagerConfig, ManagerError, PlatformKey, PluginManager, Vault, VaultError};
+use civic311_plugin_manager::{ManagerConfig, ManagerError, PlatformKey, PluginManager, SecretState, Vault, VaultError};
 use civic311_store::Store;
 use sea_orm::{ConnectionTrait, Database};
 
@@ -205,6 +205,43 @@ async fn old_database_gets_fingerprint() {
     assert!(second.is_ok(), "{:?}", second.err());
     let stored = fixture.store.platform_value(KEY_FINGERPRINT).await.unwrap();
     assert_eq!(stored.as_deref(), Some(vault.key_fingerprint()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_of_lost_key_unreadable() {
+    let fixture = fixture().await;
+    let tenant = fixture.tenant_a;
+    active_router(&fixture.manager, tenant, "city-router", test_plugin("fault-injector"), Grants::default()).await;
+    fixture.manager.set_secret(tenant, Hook::Router, "city-router", "api_key", "value-under-old-key", "test").await.unwrap();
+    let before = fixture.manager.secret_names(tenant, Hook::Router, "city-router").await.unwrap();
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0].state, SecretState::Set);
+
+    move_to_new_key(&fixture).await;
+    let new_folder = tempfile::tempdir().expect("create the new key's data folder");
+    let new_manager = try_start(&fixture.store, new_folder.path()).await.expect("start with the new key");
+    let after = new_manager.secret_names(tenant, Hook::Router, "city-router").await.unwrap();
+
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].name, "api_key");
+    assert_eq!(after[0].updated_at, before[0].updated_at);
+    assert_eq!(after[0].state, SecretState::Unreadable);
+    assert!(!format!("{after:?}").contains("value-under-old-key"), "{after:?}");
+    assert!(!serde_json::to_string(&after).unwrap().contains("value-under-old-key"));
+    assert_eq!(serde_json::to_value(after[0].state).unwrap(), "unreadable");
+
+    new_manager.set_secret(tenant, Hook::Router, "city-router", "api_key", "value-under-new-key", "test").await.unwrap();
+    let set_again = new_manager.secret_names(tenant, Hook::Router, "city-router").await.unwrap();
+    assert_eq!(set_again.len(), 1);
+    assert_eq!(set_again[0].state, SecretState::Set);
+}
+
+/// Follows the README's lost-key steps: deletes the key's fingerprint and
+/// the precompiled artifacts, so that a new key can start.
+async fn move_to_new_key(fixture: &Fixture) {
+    delete_fingerprint(fixture).await;
+    let connection = Database::connect(fixture._database.url.as_str()).await.expect("connect to test database");
+    connection.execute_unprepared("DELETE FROM plugin_artifacts").await.expect("delete the artifacts");
 }
 
 /// Deletes the stored fingerprint through a separate connection, which

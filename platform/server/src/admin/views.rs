@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use civic311_domain::plugin::{Capability, Grants, Hook, LimitOverrides};
 use civic311_plugin_host::{CallLimits, HostConfig};
-use civic311_plugin_manager::{BreakerState, DecisionOrError, DryRunReport};
-use civic311_store::{AuditEntry, PluginInstall, PluginLogLine, PluginVersion, SecretName, ShadowResult};
+use civic311_plugin_manager::{BreakerState, DecisionOrError, DryRunReport, SecretState, SecretStatus};
+use civic311_store::{AuditEntry, PluginInstall, PluginLogLine, PluginVersion, ShadowResult};
 use serde::Serialize;
 
 /// Owner of a plugin: the tenant itself or the platform catalogue.
@@ -135,21 +135,34 @@ pub struct BreakerView {
     pub live: Option<BreakerState>,
 }
 
-/// Name of a stored secret; its value is never returned.
+/// Name and state of a stored secret; its value is never returned.
 #[derive(Clone, Debug, Serialize)]
 pub struct SecretNameView {
     pub name: String,
     pub updated_at: DateTime<Utc>,
+    /// `set`, or `unreadable` when the platform key does not open the
+    /// stored value, such as one sealed under a lost key.
+    pub state: SecretState,
+    /// Fix for an unreadable secret, absent for a readable one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
-impl From<SecretName> for SecretNameView {
-    fn from(secret: SecretName) -> SecretNameView {
+impl From<SecretStatus> for SecretNameView {
+    fn from(secret: SecretStatus) -> SecretNameView {
+        let hint = (secret.state == SecretState::Unreadable).then(|| UNREADABLE_SECRET_HINT.to_string());
         SecretNameView {
             name: secret.name,
             updated_at: secret.updated_at,
+            state: secret.state,
+            hint,
         }
     }
 }
+
+/// Advice shown beside a secret that the platform key does not open.
+pub const UNREADABLE_SECRET_HINT: &str =
+    "sealed under another platform key or changed in the database, so plugins cannot read it; set the secret again";
 
 /// A tenant's install of one plugin on one hook.
 #[derive(Clone, Debug, Serialize)]

@@ -4,10 +4,10 @@ use std::io::Read;
 
 use clap::{Args, Subcommand};
 use civic311_domain::plugin::Hook;
-use civic311_plugin_manager::AuditFilter;
+use civic311_plugin_manager::{AuditFilter, SecretState};
 
 use super::{actor, parse_hook, print_json, tenant, InstallArgs, OutputFormat};
-use crate::admin::views::AuditEntryView;
+use crate::admin::views::{AuditEntryView, UNREADABLE_SECRET_HINT};
 use crate::app::AppState;
 use crate::cli::CliError;
 
@@ -19,7 +19,8 @@ pub enum SecretCommand {
     Set(SecretArgs),
     /// Delete a secret.
     Delete(SecretArgs),
-    /// List the names of an install's secrets; values are never shown.
+    /// List the names of an install's secrets, each `set` or `unreadable`
+    /// (sealed under another platform key); values are never shown.
     List(InstallArgs),
 }
 
@@ -65,8 +66,12 @@ pub async fn secret(state: &AppState, command: SecretCommand) -> Result<(), CliE
                 .secret_names(tenant.id, install.hook, &install.name)
                 .await
                 .map_err(CliError::failed)?;
-            for name in names {
-                println!("{}  set {}", name.name, name.updated_at.format("%Y-%m-%d %H:%M UTC"));
+            for secret in names {
+                let updated_at = secret.updated_at.format("%Y-%m-%d %H:%M UTC");
+                match secret.state {
+                    SecretState::Set => println!("{}  set {updated_at}", secret.name),
+                    SecretState::Unreadable => println!("{}  unreadable (stored {updated_at}): {UNREADABLE_SECRET_HINT}", secret.name),
+                }
             }
             Ok(())
         }
