@@ -9,7 +9,7 @@
 //! missing or invalid key file is rejected with advice to restore the
 //! original key.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use civic311_plugin_host::PluginHost;
@@ -30,13 +30,34 @@ pub const KEY_FINGERPRINT: &str = "platform_key_fingerprint";
 /// fails with [`VaultError::KeyFileMissing`] and an invalid key with
 /// [`VaultError::InvalidOriginalKey`], and a key that differs fails with
 /// [`VaultError::KeyMismatch`].
+///
+/// When this start creates the key file but another process stores its
+/// fingerprint first, the file is removed again before the mismatch is
+/// returned. A key file that existed before this start is never removed.
 pub(crate) async fn load_platform_key(store: &Store, host: &PluginHost, data_dir: &Path) -> Result<Vault, ManagerError> {
-    let source = KeySource::resolve(data_dir);
     let stored = store.platform_value(KEY_FINGERPRINT).await?;
+    load_with_stored_fingerprint(store, host, data_dir, stored).await
+}
 
+/// Does the work of [`load_platform_key`] with the fingerprint `stored`
+/// that was read from the database at the start. Another process may
+/// store its fingerprint after that read.
+async fn load_with_stored_fingerprint(
+    store: &Store,
+    host: &PluginHost,
+    data_dir: &Path,
+    stored: Option<String>,
+) -> Result<Vault, ManagerError> {
+    let source = KeySource::resolve(data_dir);
+
+    let mut created_file = None;
     let key = match PlatformKey::read(&source) {
         Ok(Some(key)) => key,
-        Ok(None) => create_first_key(store, host, &source, stored.is_some()).await?,
+        Ok(None) => {
+            let (key, created) = create_first_key(store, host, &source, stored.is_some()).await?;
+            created_file = created;
+            key
+        }
         Err(VaultError::InvalidKey { origin, problem }) => {
             return Err(match key_record(store, host, stored.is_some()).await? {
                 Some(record) => VaultError::InvalidOriginalKey { origin: source, problem, record },
@@ -48,20 +69,42 @@ pub(crate) async fn load_platform_key(store: &Store, host: &PluginHost, data_dir
     };
 
     let vault = Vault::new(&key);
-    check_platform_key(store, host, &vault, source, stored).await?;
+    let checked = check_platform_key(store, host, &vault, source, stored).await;
+    if let (Err(ManagerError::Vault(VaultError::KeyMismatch { .. })), Some(path)) = (&checked, &created_file) {
+        remove_created_key_file(path);
+    }
+    checked?;
     Ok(vault)
 }
 
+/// Removes the key file that this start created after another process
+/// recorded its own key first, so that the next start of this process reads
+/// no stale key and reports the missing file with the fix instead.
+fn remove_created_key_file(path: &Path) {
+    match std::fs::remove_file(path) {
+        Ok(()) => tracing::info!(path = %path.display(), "removed the platform key file that this start created, because another process stored its key first"),
+        Err(error) => tracing::warn!(path = %path.display(), %error, "failed to remove the platform key file created by this start; delete it by hand"),
+    }
+}
+
 /// Creates the key file of `source` when the database has no record of a
-/// key, and fails naming the missing file otherwise.
-async fn create_first_key(store: &Store, host: &PluginHost, source: &KeySource, fingerprint_stored: bool) -> Result<PlatformKey, ManagerError> {
+/// key, and fails naming the missing file otherwise. Returns the key with the
+/// file's path when this call created the file, and with `None` when another
+/// process created it first.
+async fn create_first_key(
+    store: &Store,
+    host: &PluginHost,
+    source: &KeySource,
+    fingerprint_stored: bool,
+) -> Result<(PlatformKey, Option<PathBuf>), ManagerError> {
     let KeySource::File(path) = source else {
         unreachable!("PlatformKey::read returns a key or an error for the variable");
     };
     if let Some(record) = key_record(store, host, fingerprint_stored).await? {
         return Err(VaultError::KeyFileMissing { path: path.clone(), record }.into());
     }
-    Ok(PlatformKey::create_file(path)?)
+    let (key, created) = PlatformKey::create_file_reporting(path)?;
+    Ok((key, created.then(|| path.clone())))
 }
 
 /// Returns the stored value that shows the database was set up with a
@@ -115,4 +158,52 @@ async fn check_platform_key(
     }
     tracing::info!("stored the platform key's fingerprint in the database");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use civic311_plugin_host::HostConfig;
+    use civic311_store::test_support::TestDatabase;
+
+    use super::*;
+
+    /// Stores the fingerprint of another key, as the process that wins the
+    /// first-start race does after this process read no fingerprint.
+    async fn store_winner_fingerprint(store: &Store) {
+        let winner = Vault::new(&PlatformKey::from_bytes([9; 32]));
+        store.insert_platform_value_if_absent(KEY_FINGERPRINT, winner.key_fingerprint(), Utc::now()).await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn race_loser_removes_created_file() {
+        let database = TestDatabase::create().await;
+        let store = database.store().await;
+        let host = PluginHost::new(HostConfig::default()).unwrap();
+        let folder = tempfile::tempdir().unwrap();
+        let key_file = folder.path().join("platform.key");
+        store_winner_fingerprint(&store).await;
+
+        let error = load_with_stored_fingerprint(&store, &host, folder.path(), None).await.unwrap_err();
+
+        assert!(matches!(error, ManagerError::Vault(VaultError::KeyMismatch { record: KeyRecord::Fingerprint, .. })), "{error:?}");
+        assert!(!key_file.exists(), "the key file created by the losing start was kept");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn race_loser_keeps_existing_file() {
+        let database = TestDatabase::create().await;
+        let store = database.store().await;
+        let host = PluginHost::new(HostConfig::default()).unwrap();
+        let folder = tempfile::tempdir().unwrap();
+        let key_file = folder.path().join("platform.key");
+        PlatformKey::create_file(&key_file).unwrap();
+        let key_text = std::fs::read_to_string(&key_file).unwrap();
+        store_winner_fingerprint(&store).await;
+
+        let error = load_with_stored_fingerprint(&store, &host, folder.path(), None).await.unwrap_err();
+
+        assert!(matches!(error, ManagerError::Vault(VaultError::KeyMismatch { .. })), "{error:?}");
+        assert!(key_file.exists(), "a key file that existed before the start was removed");
+        assert_eq!(std::fs::read_to_string(&key_file).unwrap(), key_text);
+    }
 }

@@ -276,15 +276,22 @@ impl PlatformKey {
     /// so two processes starting at once get the same key: the file appears
     /// atomically with its content.
     pub fn create_file(path: &Path) -> Result<PlatformKey, VaultError> {
+        PlatformKey::create_file_reporting(path).map(|(key, _)| key)
+    }
+
+    /// Does what [`PlatformKey::create_file`] does and also returns whether
+    /// this call created the file (`false` when another process did).
+    pub fn create_file_reporting(path: &Path) -> Result<(PlatformKey, bool), VaultError> {
         let key = PlatformKey::generate()?;
         match write_new_key_file(path, &key) {
             Ok(()) => {
                 tracing::info!(path = %path.display(), "created a new platform key file");
-                Ok(key)
+                Ok((key, true))
             }
             Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
                 let text = std::fs::read_to_string(path).map_err(|error| key_file_error("read", path, error))?;
-                PlatformKey::from_base64(&text, &path.display().to_string())
+                let key = PlatformKey::from_base64(&text, &path.display().to_string())?;
+                Ok((key, false))
             }
             Err(error) => Err(key_file_error("create", path, error)),
         }
