@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::artifacts::ArtifactLoader;
 use crate::error::ManagerError;
+use crate::runtime::fuel_budget::{FuelBudget, FuelBudgets};
 use crate::runtime::{Breaker, BreakerConfig};
 
 /// One version of an install, as call records, reports and outcomes name it.
@@ -52,6 +53,9 @@ pub struct ActiveInstall {
     /// Candidate version that runs beside the active one without effect.
     pub shadow: Option<(VersionRef, LoadedPlugin)>,
     pub breaker: Breaker,
+    /// Fuel per second of the install's router calls on this node, the same
+    /// budget before and after a reload.
+    pub fuel_budget: Arc<FuelBudget>,
 }
 
 impl ActiveInstall {
@@ -66,6 +70,8 @@ pub struct InstallRegistry {
     host: Arc<PluginHost>,
     artifacts: Arc<ArtifactLoader>,
     breaker: BreakerConfig,
+    /// Fuel budgets by install, kept across reloads of an install.
+    fuel_budgets: FuelBudgets,
     /// Never held across an await.
     state: RwLock<RegistryState>,
     /// Serializes reloads, so that a slow reload cannot overwrite the result
@@ -86,6 +92,7 @@ impl InstallRegistry {
             host,
             artifacts,
             breaker,
+            fuel_budgets: FuelBudgets::default(),
             state: RwLock::new(RegistryState::default()),
             reloads: tokio::sync::Mutex::new(()),
         }
@@ -224,6 +231,7 @@ impl InstallRegistry {
         Ok(Some(ActiveInstall {
             version: VersionRef::of(&install, &active_version),
             plugin,
+            fuel_budget: self.fuel_budgets.of(install.id, limits.fuel_per_second),
             limits,
             shadow,
             breaker,

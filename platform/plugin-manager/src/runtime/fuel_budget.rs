@@ -145,9 +145,9 @@ impl FuelBudget {
     }
 }
 
-/// The fuel budgets of the router installs on this node. They live beside
-/// the loaded installs, so that reloading an install, which any change of
-/// its settings does, keeps its balance and debt.
+/// The fuel budgets of the router installs on this node. The registry
+/// looks an install's budget up here when it loads the install, so that a
+/// reload, which any change of its settings causes, keeps its balance and debt.
 #[derive(Debug, Default)]
 pub(crate) struct FuelBudgets {
     by_install: Mutex<HashMap<InstallId, Arc<FuelBudget>>>,

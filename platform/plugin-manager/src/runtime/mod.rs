@@ -40,7 +40,6 @@ pub(crate) struct Runtime {
     pub(crate) cluster: Cluster,
     pub(crate) shadows: shadows::ShadowSlots,
     pub(crate) call_slots: call_slots::CallSlots,
-    pub(crate) fuel_budgets: fuel_budget::FuelBudgets,
 }
 
 impl Runtime {
@@ -57,7 +56,6 @@ impl Runtime {
             cluster,
             shadows: shadows::ShadowSlots::default(),
             call_slots: call_slots::CallSlots::new(config.call_slots),
-            fuel_budgets: fuel_budget::FuelBudgets::default(),
         })
     }
 }

@@ -48,8 +48,7 @@ impl PluginManager {
         // takes no call slot meanwhile. It also comes before the breaker, because a
         // throttled call is no fault of the plugin and must not take the
         // breaker's one trial call.
-        let budget = self.runtime.fuel_budgets.of(active.install.id, active.limits.fuel_per_second);
-        if let Err(throttled) = self.wait_for_fuel(&budget).await {
+        if let Err(throttled) = self.wait_for_fuel(&active.fuel_budget).await {
             let reason = throttled.reason();
             tracing::debug!(tenant.id = tenant.0, install.id = active.install.id.0, %reason, "router call skipped: fuel budget spent");
             self.record_skipped(&active, request_id, SkipKind::FuelBudget);
@@ -76,17 +75,14 @@ impl PluginManager {
         };
 
         let report = self.call_router(&active, input, request_id).await;
-        budget.charge(report.fuel_used, Instant::now());
+        active.fuel_budget.charge(report.fuel_used, Instant::now());
         let verdict = route_verdict(&report.result, input);
         self.record_call(&active, request_id, &report, &verdict, false);
         self.judge(&active, permit, &verdict).await;
 
         if let (Some(_), Some(request_id)) = (&active.shadow, request_id) {
             match self.runtime.shadows.claim(active.install.id) {
-                Some(claim) => {
-                    let shadow = ShadowCall { claim, budget, request_id: request_id.to_string(), active_outcome: outcome_of(&report.result) };
-                    self.spawn_shadow(shadow, Arc::clone(&active), input.clone());
-                }
+                Some(claim) => self.spawn_shadow(claim, Arc::clone(&active), input.clone(), request_id.to_string(), outcome_of(&report.result)),
                 None => tracing::debug!(tenant.id = tenant.0, install.id = active.install.id.0, "shadow candidate still busy; this request is not shadowed"),
             }
         }
@@ -128,8 +124,7 @@ impl PluginManager {
     /// capabilities, and records its call and its comparison with the
     /// active version's outcome. Nothing it returns takes effect, but its
     /// fuel counts against the install's budget.
-    fn spawn_shadow(&self, shadow_call: ShadowCall, active: Arc<ActiveInstall>, input: RouteInput) {
-        let ShadowCall { claim, budget, request_id, active_outcome } = shadow_call;
+    fn spawn_shadow(&self, claim: ShadowClaim, active: Arc<ActiveInstall>, input: RouteInput, request_id: String, active_outcome: DecisionOrError) {
         let host = Arc::clone(&self.host);
         let store = self.store.clone();
         let recorder = self.runtime.recorder.clone();
@@ -149,7 +144,7 @@ impl PluginManager {
 
             let joined = tokio::task::spawn_blocking(move || host.route_with(&plugin, &input, &context)).await;
             let report = joined.unwrap_or_else(|error| host_panic(&active, error));
-            budget.charge(report.fuel_used, Instant::now());
+            active.fuel_budget.charge(report.fuel_used, Instant::now());
 
             let outcome = match &report.result {
                 Ok(_) => PluginCallOutcome::Ok,
@@ -164,15 +159,6 @@ impl PluginManager {
             }
         });
     }
-}
-
-/// A shadow call of one request: the claim on the install's shadow slot,
-/// the budget its fuel counts against, and the active version's outcome.
-struct ShadowCall {
-    claim: ShadowClaim,
-    budget: Arc<FuelBudget>,
-    request_id: String,
-    active_outcome: DecisionOrError,
 }
 
 /// Reason the runtime did not call a plugin, stored as the call record's error kind.
