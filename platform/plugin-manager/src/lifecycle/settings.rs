@@ -242,9 +242,8 @@ impl PluginManager {
         let install = self.require_install(&tenant_store, hook, name).await?;
 
         let mut statuses = Vec::new();
-        for SecretName { name: secret, updated_at } in tenant_store.secret_names(install.id).await? {
-            let sealed = tenant_store.secret_ciphertext(install.id, &secret).await?;
-            let readable = sealed.is_some_and(|sealed| self.vault.open(tenant, install.id, &secret, &sealed).is_ok());
+        for (SecretName { name: secret, updated_at }, sealed) in tenant_store.sealed_secrets(install.id).await? {
+            let readable = self.vault.open(tenant, install.id, &secret, &sealed).is_ok();
             let state = if readable {
                 SecretState::Set
             } else {

@@ -124,6 +124,26 @@ impl TenantStore {
         Ok(rows.into_iter().map(|(name, updated_at)| SecretName { name, updated_at }).collect())
     }
 
+    /// Lists the install's secrets with their sealed values, in one query,
+    /// for the vault to check which ones it can still decrypt.
+    pub async fn sealed_secrets(&self, install: InstallId) -> Result<Vec<(SecretName, SealedSecret)>, StoreError> {
+        let rows = secret::Entity::find()
+            .filter(secret::Column::TenantId.eq(self.tenant.0))
+            .filter(secret::Column::InstallId.eq(install.0))
+            .order_by_asc(secret::Column::Name)
+            .all(&self.db)
+            .await?;
+
+        let secrets = rows
+            .into_iter()
+            .map(|row| {
+                let name = SecretName { name: row.name, updated_at: row.updated_at };
+                (name, SealedSecret { ciphertext: row.ciphertext, nonce: row.nonce })
+            })
+            .collect();
+        Ok(secrets)
+    }
+
     /// Returns the sealed secret `name` of the install, for the vault to decrypt.
     pub async fn secret_ciphertext(&self, install: InstallId, name: &str) -> Result<Option<SealedSecret>, StoreError> {
         let row = secret::Entity::find()
