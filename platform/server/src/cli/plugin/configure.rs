@@ -3,7 +3,7 @@
 use clap::Args;
 use civic311_domain::plugin::{Grants, LimitOverrides};
 
-use super::lifecycle::{find_install, GrantArg};
+use super::lifecycle::{find_install, GrantArg, LimitArgs};
 use super::{actor, config_map, parse_config_pair, tenant, InstallArgs};
 use crate::app::AppState;
 use crate::cli::CliError;
@@ -26,29 +26,12 @@ pub struct ConfigureArgs {
     #[arg(long, conflicts_with_all = ["grants", "allow_hosts"])]
     pub revoke_all: bool,
 
-    /// Fuel units per call. Limits change only when a limit option or
-    /// --default-limits is given; the ones not given return to the defaults.
-    /// A limit above its maximum in --platform-config is rejected.
-    #[arg(long)]
-    pub fuel: Option<u64>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 
-    /// Linear memory per call in MiB.
-    #[arg(long)]
-    pub memory_mib: Option<u64>,
-
-    /// Wall time per call in milliseconds.
-    #[arg(long)]
-    pub wall_time_ms: Option<u64>,
-
-    /// Serialized size of a call's output in bytes.
-    #[arg(long)]
-    pub max_output_bytes: Option<u64>,
-
-    /// Fuel units per second of all the install's router calls on one node.
-    #[arg(long)]
-    pub fuel_per_second: Option<u64>,
-
-    /// Return every limit to the platform defaults.
+    /// Return every limit to the platform defaults. Without it, limits change
+    /// only when a limit option is given, and then the limits not given
+    /// return to the defaults.
     #[arg(long, conflicts_with_all = ["fuel", "memory_mib", "wall_time_ms", "max_output_bytes", "fuel_per_second"])]
     pub default_limits: bool,
 
@@ -106,13 +89,7 @@ fn grants_of(args: &ConfigureArgs) -> Option<Grants> {
 }
 
 fn limits_of(args: &ConfigureArgs) -> Option<LimitOverrides> {
-    let limits = LimitOverrides {
-        fuel: args.fuel,
-        memory_bytes: args.memory_mib.map(|mib| mib.saturating_mul(1024 * 1024)),
-        wall_time_ms: args.wall_time_ms,
-        max_output_bytes: args.max_output_bytes,
-        fuel_per_second: args.fuel_per_second,
-    };
+    let limits = args.limits.overrides();
     let any_limit = limits != LimitOverrides::default();
     (any_limit || args.default_limits).then_some(limits)
 }

@@ -53,6 +53,17 @@ pub struct InstallPluginArgs {
     #[arg(long = "allow-host")]
     pub allow_hosts: Vec<String>,
 
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
+    /// A setting the plugin receives, as KEY=VALUE; repeat for several.
+    #[arg(long = "config", value_parser = parse_config_pair)]
+    pub config: Vec<(String, String)>,
+}
+
+/// Limit overrides of an install, each within its maximum in --platform-config.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
     /// Fuel units per call, within the platform maximum.
     #[arg(long)]
     pub fuel: Option<u64>,
@@ -73,10 +84,19 @@ pub struct InstallPluginArgs {
     /// within the platform maximum.
     #[arg(long)]
     pub fuel_per_second: Option<u64>,
+}
 
-    /// A setting the plugin receives, as KEY=VALUE; repeat for several.
-    #[arg(long = "config", value_parser = parse_config_pair)]
-    pub config: Vec<(String, String)>,
+impl LimitArgs {
+    /// Returns the overrides the options set; an option not given keeps the default.
+    pub fn overrides(&self) -> LimitOverrides {
+        LimitOverrides {
+            fuel: self.fuel,
+            memory_bytes: self.memory_mib.map(|mib| mib.saturating_mul(1024 * 1024)),
+            wall_time_ms: self.wall_time_ms,
+            max_output_bytes: self.max_output_bytes,
+            fuel_per_second: self.fuel_per_second,
+        }
+    }
 }
 
 /// Capabilities that `--grant` takes; http comes from `--allow-host`.
@@ -232,13 +252,7 @@ pub async fn install(state: &AppState, args: InstallPluginArgs) -> Result<(), Cl
         secrets: args.grants.contains(&GrantArg::Secrets),
         http_hosts: args.allow_hosts,
     };
-    let limits = LimitOverrides {
-        fuel: args.fuel,
-        memory_bytes: args.memory_mib.map(|mib| mib.saturating_mul(1024 * 1024)),
-        wall_time_ms: args.wall_time_ms,
-        max_output_bytes: args.max_output_bytes,
-        fuel_per_second: args.fuel_per_second,
-    };
+    let limits = args.limits.overrides();
     let request = InstallRequest {
         hook: args.install.hook,
         plugin_name: args.install.name.clone(),
