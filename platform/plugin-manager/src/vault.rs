@@ -105,9 +105,9 @@ impl KeySource {
     /// it is set, or else `<data_dir>/platform.key` as an absolute path.
     pub fn resolve(data_dir: &Path) -> KeySource {
         let relative = data_dir.join(PLATFORM_KEY_FILE);
-        // `absolute` fails only when the current directory cannot be read,
-        // because the joined path is never empty. The relative path is then
-        // the best name left.
+        // `std::path::absolute` fails on an empty path, which the join never
+        // gives, or when the current directory cannot be read. The relative
+        // path is used then.
         let key_file = std::path::absolute(&relative).unwrap_or(relative);
         match key_from_env() {
             Some(_) => KeySource::Variable { key_file },
